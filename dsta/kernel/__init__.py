@@ -1,0 +1,1 @@
+"""Shared infrastructure every domain may import: errors, bus, rpc, jobs, permissions."""

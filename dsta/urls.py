@@ -1,0 +1,15 @@
+"""The composition root's URL map: admin, API docs, operations, and each domain's routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+handler404 = "dsta.kernel.http.not_found"
+handler500 = "dsta.kernel.http.server_error"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="openapi-schema"), name="api-redoc"),
+]
