@@ -1,0 +1,59 @@
+"""Project-wide pytest fixtures: real services and the shared real-data folder.
+
+On a user's clone without the servers or ``../shared/data`` those tests skip with a reason;
+under CI (``CI=true``) a missing service or folder is a failure, never a skip.
+"""
+
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+SERVICE_URLS = {
+    "postgres": os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dsta"),
+    "redis": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    "rabbitmq": os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+}
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer's machine; fail under CI, where everything must be present."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing dependency is a failure)")
+    pytest.skip(reason)
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def service_url() -> Callable[[str], str]:
+    """``service_url("redis")`` gives the URL of a running local server, or skips/fails."""
+
+    def lookup(name: str) -> str:
+        url = SERVICE_URLS[name]
+        if not _reachable(url):
+            unavailable(f"{name} is not reachable at {url}")
+        return url
+
+    return lookup
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real market data and exchange responses in ``../shared/data`` (see its SOURCES.md)."""
+    if not SHARED_DATA.is_dir():
+        unavailable(f"real test data folder {SHARED_DATA} is missing")
+    return SHARED_DATA
