@@ -1,5 +1,9 @@
 """WebSocket routes of every domain, mounted by the composition root."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from domains.core.consumers import ConfigWatchConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/config/watch", ConfigWatchConsumer.as_asgi()),
+]

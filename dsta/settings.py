@@ -53,9 +53,11 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "dsta.kernel.bus",
     "dsta.kernel.jobs",
+    "dsta.kernel.ops",
     "domains.core",
     "domains.exchange",
     "domains.data",
@@ -66,7 +68,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "dsta.kernel.observability.middleware.RequestIdMiddleware",
+    "dsta.kernel.ops.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files (admin, API docs, dashboard) under uvicorn too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,6 +128,12 @@ BROKER_URL = env.str("BROKER_URL", default="")
 BUS_URL = env.str("BUS_URL", default="")
 # Key/queue prefix so several deployments (or test runs) can share one Redis/RabbitMQ.
 DSTA_NAMESPACE = env.str("DSTA_NAMESPACE", default="dsta")
+# Jobs (docs/jobs.md): worker threads per process, this worker's name in Job.worker_id
+# (default: host name), how often running jobs are heartbeaten and when a silent one is orphaned.
+DSTA_WORKER_THREADS = env.int("DSTA_WORKER_THREADS", default=4)
+DSTA_WORKER_NAME = env.str("DSTA_WORKER_NAME", default="")
+DSTA_JOBS_HEARTBEAT_SECONDS = env.float("DSTA_JOBS_HEARTBEAT_SECONDS", default=10.0)
+DSTA_JOBS_ORPHAN_AFTER_SECONDS = env.float("DSTA_JOBS_ORPHAN_AFTER_SECONDS", default=60.0)
 
 if REDIS_URL:
     CACHES = {
@@ -172,6 +183,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI and Redoc from the installed sidecar package, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Only health, readiness and login need no identity (ARCHITECTURE.md): the docs do.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 # Bodies larger than this are refused with 413 before any view parses them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
@@ -188,7 +205,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The container image collects static files outside VAR_DIR, so a volume on VAR_DIR never
+# hides (or keeps stale copies of) the assets of a newer image.
+STATIC_ROOT = Path(env.str("DSTA_STATIC_ROOT", default=str(VAR_DIR / "static")))
 LOGIN_URL = "/admin/login/"
 
 # --- observability -------------------------------------------------------------------------------
@@ -214,16 +233,24 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Drop Django's own plain-text console handler (DEBUG only): one JSON line per record.
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 # OpenTelemetry is off unless an exporter endpoint is configured.
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="dsta")
+# /readyz gives each dependency check this long before reporting it as timed out.
+DSTA_READYZ_TIMEOUT_SECONDS = env.float("DSTA_READYZ_TIMEOUT_SECONDS", default=2.0)
 
 # --- production hardening ---------------------------------------------------------------------------
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Probes and the Prometheus scraper talk plain HTTP to the container, not via the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

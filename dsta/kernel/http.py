@@ -62,6 +62,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's handler400: suspicious requests, and oversize bodies read outside a view."""
+    if isinstance(exception, RequestDataTooBig):
+        return error_response("payload_too_large", str(exception), 413)
+    return error_response("malformed_request", "bad request", 400)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response("not_found", f"no route for {request.path}", 404)
 

@@ -17,6 +17,9 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _SAFE_ID.match(incoming) else new_request_id()
+        # Also on the request: Django logs 4xx/5xx responses ("django.request") after every
+        # middleware has returned, when the context variable is reset already.
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)

@@ -1,0 +1,148 @@
+"""The exchange domain's tables (private: no other domain ever sees these models).
+
+Paper exchange state: accounts with their starting balances and settings, balances, orders
+(with the funds each still holds locked), fills, and per (venue, symbol) the market rules and
+the last order book the engine matched against. Amounts are exact decimals on every database.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from domains.exchange.api import (
+    Liquidity,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from domains.exchange.fields import ExactDecimalField
+
+
+def _choices(enum: type) -> list[tuple[str, str]]:
+    return [(member.value, member.value) for member in enum]  # type: ignore[attr-defined]
+
+
+class PaperAccount(models.Model):
+    """A simulated exchange account. ``starting_balances`` is fixed at creation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The owning user's id in the core domain: an id, not a foreign key across domains.
+    owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    name = models.CharField(max_length=100)
+    venue = models.CharField(max_length=20, default="paper")
+    starting_balances = models.JSONField(default=dict, help_text="{asset: amount} at creation.")
+    maker_fee = ExactDecimalField(default=Decimal("0.001"))
+    taker_fee = ExactDecimalField(default=Decimal("0.001"))
+    latency_ms = models.PositiveIntegerField(default=0)
+    slippage_bps = ExactDecimalField(default=Decimal(0))
+    market_buy_buffer_bps = ExactDecimalField(default=Decimal(100))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.venue}, paper)"
+
+
+class PaperBalance(models.Model):
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="balances")
+    asset = models.CharField(max_length=20)
+    free = ExactDecimalField(default=Decimal(0))
+    locked = ExactDecimalField(default=Decimal(0))
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("account", "asset"), name="paper_balance_unique_asset"),
+            models.CheckConstraint(condition=Q(free__gte=0), name="paper_balance_free_gte_0"),
+            models.CheckConstraint(condition=Q(locked__gte=0), name="paper_balance_locked_gte_0"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.asset}: {self.free} free, {self.locked} locked"
+
+
+class PaperMarket(models.Model):
+    """A market the paper exchange simulates: its rules and the book it last matched against."""
+
+    venue = models.CharField(max_length=20)
+    symbol = models.CharField(max_length=60)
+    rules = models.JSONField(help_text="The MarketInfo, decimals as strings.")
+    book_bids = models.JSONField(default=list, help_text="[[price, amount], ...] best first.")
+    book_asks = models.JSONField(default=list, help_text="[[price, amount], ...] best first.")
+    book_timestamp = models.DateTimeField(null=True, blank=True)
+    book_sequence = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("venue", "symbol"), name="paper_market_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.symbol} on {self.venue} (paper)"
+
+
+class PaperOrder(models.Model):
+    venue_order_id = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=60)
+    side = models.CharField(max_length=4, choices=_choices(OrderSide))
+    type = models.CharField(max_length=12, choices=_choices(OrderType))
+    time_in_force = models.CharField(max_length=3, choices=_choices(TimeInForce))
+    amount = ExactDecimalField()
+    price = ExactDecimalField(null=True, blank=True)
+    stop_price = ExactDecimalField(null=True, blank=True)
+    post_only = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=_choices(OrderStatus), db_index=True)
+    filled = ExactDecimalField(default=Decimal(0))
+    cost = ExactDecimalField(default=Decimal(0), help_text="Sum of price * amount over the fills.")
+    fee = ExactDecimalField(default=Decimal(0))
+    fee_currency = models.CharField(max_length=20)
+    reserve_asset = models.CharField(max_length=20)
+    reserved = ExactDecimalField(
+        default=Decimal(0), help_text="Funds this order still holds locked."
+    )
+    arrived = models.BooleanField(default=False)
+    triggered = models.BooleanField(default=False)
+    reason = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    active_at = models.DateTimeField(help_text="When it reaches the venue (created + latency).")
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("account", "client_order_id"), name="paper_order_unique_client_id"
+            ),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="paper_order_reserved_gte_0"),
+        )
+        indexes = (models.Index(fields=("symbol", "status"), name="paper_order_symbol_status"),)
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} {self.side} {self.amount} {self.symbol} ({self.status})"
+
+
+class PaperFill(models.Model):
+    fill_id = models.CharField(max_length=64, unique=True)
+    order = models.ForeignKey(PaperOrder, on_delete=models.CASCADE, related_name="fills")
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="fills")
+    symbol = models.CharField(max_length=60)
+    side = models.CharField(max_length=4, choices=_choices(OrderSide))
+    price = ExactDecimalField()
+    amount = ExactDecimalField()
+    fee = ExactDecimalField()
+    fee_currency = models.CharField(max_length=20)
+    liquidity = models.CharField(max_length=5, choices=_choices(Liquidity))
+    filled_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("filled_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.symbol} @ {self.price}"

@@ -1,0 +1,1 @@
+"""The exchange domain's implementation of ``ExchangeApi`` and its business rules (private)."""

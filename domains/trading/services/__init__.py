@@ -1,0 +1,1 @@
+"""The trading domain's business rules (private: other domains use ``domains.trading.api``)."""

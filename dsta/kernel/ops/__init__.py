@@ -1,0 +1,1 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics, and the request body limit."""
