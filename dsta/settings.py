@@ -166,6 +166,13 @@ DSTA_REMOTE_SERVICES = {
 DSTA_SERVICE_TOKEN = env.str("DSTA_SERVICE_TOKEN", default="")
 DSTA_RPC_TIMEOUT_SECONDS = env.float("DSTA_RPC_TIMEOUT_SECONDS", default=10.0)
 
+# --- configuration service (core) ---------------------------------------------------------
+# The environment this process reads config values for (falls back to "default").
+DSTA_CONFIG_ENVIRONMENT = env.str("DSTA_CONFIG_ENVIRONMENT", default="default")
+DSTA_CONFIG_MAX_VALUE_BYTES = env.int("DSTA_CONFIG_MAX_VALUE_BYTES", default=64 * 1024)
+# A process re-reads the kill switch when its cached state is older than this.
+DSTA_KILL_SWITCH_MAX_AGE_SECONDS = env.float("DSTA_KILL_SWITCH_MAX_AGE_SECONDS", default=5.0)
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -236,7 +243,11 @@ LOGGING = {
     "loggers": {
         # Drop Django's own plain-text console handler (DEBUG only): one JSON line per record.
         "django": {"handlers": [], "level": LOG_LEVEL},
+        # Python warnings are routed into logging by the ops app; same: JSON lines only.
+        "py.warnings": {"handlers": []},
         "django.db.backends": {"level": "WARNING"},
+        # One INFO line per RPC call is noise; failures surface as typed errors instead.
+        "httpx": {"level": "WARNING"},
     },
 }
 # OpenTelemetry is off unless an exporter endpoint is configured.

@@ -13,7 +13,9 @@ urlpatterns = [
     path("", include("dsta.kernel.ops.urls")),
     path("", include("dsta.kernel.rpc.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path(
+        "api/v1/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"
+    ),
     path(
         "api/v1/redoc/",
         # Our template drops the Google Fonts links: the docs work offline.

@@ -77,14 +77,17 @@ def _instructions(text: str) -> list[tuple[str, str]]:
 def test_dockerfile_builds_a_wheel_then_runs_it_as_a_non_root_user() -> None:
     instructions = _instructions(DOCKERFILE.read_text())
     stages = [args for keyword, args in instructions if keyword == "FROM"]
-    assert len(stages) == 2 and stages[0].endswith("AS builder"), stages
+    assert len(stages) == 2, stages
+    assert stages[0].endswith("AS builder"), stages
     assert "python:3.11-slim" in DOCKERFILE.read_text()
     runs = " ".join(args for keyword, args in instructions if keyword == "RUN")
-    assert "pip wheel" in runs and "/opt/venv" in runs
+    assert "pip wheel" in runs
+    assert "/opt/venv" in runs
     runtime = instructions[[k for k, _ in instructions].index("FROM", 1) :]
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in runtime
     users = [args for keyword, args in runtime if keyword == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert users
+    assert users[-1].split(":")[0] not in ("root", "0")
     (healthcheck,) = [args for keyword, args in runtime if keyword == "HEALTHCHECK"]
     assert "/healthz" in healthcheck
     (command,) = [args for keyword, args in runtime if keyword == "CMD"]

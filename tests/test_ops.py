@@ -39,7 +39,8 @@ class EchoView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
-        return Response({"keys": sorted(request.data.keys())})
+        data: Any = request.data
+        return Response({"keys": sorted(data.keys())})
 
 
 def plain_form_view(request: HttpRequest) -> HttpResponse:
@@ -144,14 +145,18 @@ def test_unknown_api_path_is_a_json_404(client: Client) -> None:
 
 @pytest.mark.urls(__name__)
 def test_malformed_json_to_a_drf_endpoint_is_400(client: Client) -> None:
-    response = client.post("/api/v1/_test/echo", data='{"side": "buy",', content_type="application/json")
+    response = client.post(
+        "/api/v1/_test/echo", data='{"side": "buy",', content_type="application/json"
+    )
 
     assert_error(response, 400, "malformed_request")
 
 
 @pytest.mark.urls(__name__)
 def test_well_formed_json_reaches_the_drf_endpoint(client: Client) -> None:
-    response = client.post("/api/v1/_test/echo", data={"side": "buy"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/_test/echo", data={"side": "buy"}, content_type="application/json"
+    )
 
     assert response.status_code == 200
     assert response.json() == {"keys": ["side"]}
@@ -169,9 +174,7 @@ def test_oversize_json_to_a_drf_endpoint_is_413(client: Client, settings: Any) -
 
 
 @pytest.mark.urls(__name__)
-def test_oversize_multipart_fields_to_a_drf_endpoint_are_413(
-    client: Client, settings: Any
-) -> None:
+def test_oversize_multipart_fields_to_a_drf_endpoint_are_413(client: Client, settings: Any) -> None:
     # Multipart bodies pass the middleware (file data does not count); Django's parser raises
     # RequestDataTooBig inside DRF, and the kernel's DRF exception handler renders it.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024

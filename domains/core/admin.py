@@ -54,7 +54,7 @@ class ConfigKeyAdmin(admin.ModelAdmin):
     list_display = ["key", "is_feature_flag", "description", "updated_at"]
     list_filter = ["is_feature_flag"]
     search_fields = ["key", "description"]
-    fields = [
+    fields = (
         "key",
         "description",
         "is_feature_flag",
@@ -64,7 +64,7 @@ class ConfigKeyAdmin(admin.ModelAdmin):
         "values_link",
         "created_at",
         "updated_at",
-    ]
+    )
     readonly_fields = fields
     actions = ["write_default_environment_value"]
 
@@ -87,7 +87,9 @@ class ConfigKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="values")
     def values_link(self, config_key: ConfigKey) -> SafeString:
-        url = reverse("admin:core_configvalue_changelist") + f"?config_key__id__exact={config_key.pk}"
+        url = (
+            reverse("admin:core_configvalue_changelist") + f"?config_key__id__exact={config_key.pk}"
+        )
         return format_html('<a href="{}">all versions of {}</a>', url, config_key.key)
 
     @admin.action(description="Write a new 'default' value for the selected key")
@@ -119,7 +121,7 @@ class ConfigValueWriteForm(forms.ModelForm):
         help_text="The environment's version you based this on (0: none yet). If someone "
         "wrote a newer one meanwhile, the write is refused.",
     )
-    value = forms.JSONField(help_text="JSON, e.g. true, 3, \"text\", {\"a\": 1}.")
+    value = forms.JSONField(help_text='JSON, e.g. true, 3, "text", {"a": 1}.')
     reason = forms.CharField(max_length=REASON_MAX_LENGTH, help_text="Why (kept in the history).")
 
     class Meta:
@@ -147,7 +149,11 @@ class ConfigValueWriteForm(forms.ModelForm):
         except DstaError as exc:
             problems = (exc.details or {}).get("problems") or [exc.message]
             for problem in problems:
-                text = problem if isinstance(problem, str) else f"{problem['path']}: {problem['message']}"
+                text = (
+                    problem
+                    if isinstance(problem, str)
+                    else f"{problem['path']}: {problem['message']}"
+                )
                 self.add_error("value", text)
         expected = cleaned.get("expected_version")
         current = _current_version(config_key, environment)
@@ -190,10 +196,10 @@ class ConfigValueAdmin(admin.ModelAdmin):
             return []
         return ["config_key", "environment", "version", "value_pretty", "changed_by", "reason"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ["config_key", "environment", "value", "reason", "expected_version"]
-        return [*self.get_readonly_fields(request, obj), "created_at"]
+            return ("config_key", "environment", "value", "reason", "expected_version")
+        return (*self.get_readonly_fields(request, obj), "created_at")
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)

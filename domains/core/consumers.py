@@ -66,4 +66,3 @@ class ConfigWatchConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {name: message[name] for name in ("type", "key", "environment", "version", "value")}
         )
-

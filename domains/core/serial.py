@@ -67,4 +67,3 @@ def serialize_entry(
         # A read of the default environment itself reports "environment": it is its own value.
         source="environment" if row.environment == environment else "default",
     )
-

@@ -9,8 +9,13 @@ datetimes. ``limit`` follows ccxt's ``fetch_ohlcv``: with a ``start`` the first 
 from it, without one the latest ``limit`` bars; either way in ascending time order.
 """
 
+# SQL here is assembled from fixed table and column names only; values always travel as
+# parameters (or psycopg.sql.Literal inside COPY, which takes no parameters).
+# ruff: noqa: S608
+
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -24,9 +29,11 @@ from domains.data.services.columns import VALUE_FIELDS
 from dsta.kernel.errors import InvalidInput
 from dsta.kernel.market import SeriesKey
 
-Moment = int | datetime | pd.Timestamp
-READ_COLUMNS: tuple[pgcopy.Column, ...] = (("open_time", "i8"),) + tuple(
-    (name, "f8") for name in VALUE_FIELDS
+# pandas Timestamps are datetimes, so they are accepted too.
+Moment: TypeAlias = int | datetime
+READ_COLUMNS: tuple[pgcopy.Column, ...] = (
+    ("open_time", "i8"),
+    *((name, "f8") for name in VALUE_FIELDS),
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _KEY_COLUMNS = ("venue", "market_type", "symbol", "price_type", "timeframe")
@@ -134,9 +141,9 @@ def candles_frame(
     return pd.DataFrame(arrays, index=index, columns=list(VALUE_FIELDS))
 
 
-def _where(series: SeriesKey, start: int | None, end: int | None) -> tuple[str, list[object]]:
+def _where(series: SeriesKey, start: int | None, end: int | None) -> tuple[str, list[Any]]:
     clauses = [f"{name} = %s" for name in _KEY_COLUMNS]
-    params: list[object] = list(series.as_dict().values())
+    params: list[Any] = list(series.as_dict().values())
     if start is not None:
         clauses.append("open_time >= %s")
         params.append(start)

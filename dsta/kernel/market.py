@@ -154,13 +154,16 @@ def _parse_symbol(symbol: str) -> re.Match[str]:
 
 
 def symbol_to_url(symbol: str) -> str:
-    """URL form of a ccxt symbol: the slash becomes a dash (``BTC/USDT:USDT`` -> ``BTC-USDT:USDT``)."""
+    """URL form of a ccxt symbol: the slash becomes a dash (``BTC/USDT`` -> ``BTC-USDT``).
+
+    See the module docstring for why this is one-to-one.
+    """
     _parse_symbol(symbol)
     return symbol.replace("/", "-", 1)
 
 
 def symbol_from_url(text: str) -> str:
-    """The ccxt symbol for a URL form: the first dash becomes the slash (``BTC-USDT`` -> ``BTC/USDT``).
+    """The ccxt symbol of a URL form: the first dash becomes the slash (``BTC-USDT`` -> BTC/USDT).
 
     A ccxt symbol (with its slash) is accepted as is, so callers need not know which they hold.
     """

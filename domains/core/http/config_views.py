@@ -137,7 +137,12 @@ class ConfigHistoryView(APIView):
             ),
             OpenApiParameter("limit", int, description="At most this many (1-1000).", default=50),
         ],
-        responses={200: ConfigVersionSerializer(many=True), **_BAD_QUERY, **_ERRORS, **_UNKNOWN_KEY},
+        responses={
+            200: ConfigVersionSerializer(many=True),
+            **_BAD_QUERY,
+            **_ERRORS,
+            **_UNKNOWN_KEY,
+        },
     )
     def get(self, request: Request, key: str) -> Response:
         query = _query(HistoryQuerySerializer, request)

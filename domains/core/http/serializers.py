@@ -49,7 +49,9 @@ class ConfigEntrySerializer(serializers.Serializer):
     value = serializers.JSONField(allow_null=True, help_text="The effective value (any JSON).")
     version = serializers.IntegerField(help_text="Version of the row that supplied the value.")
     updated_at = serializers.DateTimeField(allow_null=True)
-    source = serializers.ChoiceField(
+    # DRF moves declared fields off the class, so this does not shadow Field.source at
+    # runtime; mypy only sees the class attribute.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=["environment", "default", "key_default"],
         help_text="Where the value came from: the environment's own value, the 'default' "
         "environment's, or the key's declared default (version 0).",

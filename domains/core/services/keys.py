@@ -97,4 +97,3 @@ def _versions_rejected_by(config_key: ConfigKey) -> list[str]:
 def config_keys_sync(*, definitions: list[ConfigKeyDefinition]) -> list[KeySyncResult]:
     """Define every key in ``definitions`` (see :func:`config_key_define`)."""
     return [config_key_define(definition=definition)[1] for definition in definitions]
-

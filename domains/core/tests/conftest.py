@@ -10,6 +10,12 @@ from domains.core.api import ConfigKeyDefinition
 from domains.core.events import ConfigChanged
 from domains.core.services.keys import config_key_define
 from dsta.kernel.bus import subscribe, unsubscribe
+from dsta.kernel.rpc.testing import (  # noqa: F401 (fixtures are found by name)
+    live_server_process,
+    rpc_binding,
+    rpc_extra_modules,
+    rpc_server_pool,
+)
 
 KeyFactory = Callable[..., str]
 
@@ -62,9 +68,7 @@ def user(django_user_model: Any) -> Any:
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        username=f"s{uuid4().hex[:10]}", is_staff=True
-    )
+    return django_user_model.objects.create_user(username=f"s{uuid4().hex[:10]}", is_staff=True)
 
 
 @pytest.fixture

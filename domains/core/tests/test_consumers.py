@@ -7,8 +7,10 @@ from uuid import uuid4
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings as django_settings
 from django.test import Client
 
@@ -25,6 +27,17 @@ write = database_sync_to_async(config.set)
 def in_memory_layer(settings: Any) -> None:
     # One process, no Redis: the watchers and the writer share the in-memory layer.
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def redis_layer(settings: Any, service_url: Callable[[str], str]) -> None:
+    """The production layer, on a prefix of its own so parallel runs never meet."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [service_url("redis")], "prefix": f"test{uuid4().hex}"},
+        }
+    }
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
@@ -45,7 +58,8 @@ def test_a_write_is_pushed_to_watchers_of_its_key(make_key: KeyFactory, user: An
 
     async def scenario() -> None:
         everything, only_key = watcher(user), watcher(user, f"?keys={key},unrelated.key")
-        assert (await everything.connect())[0] and (await only_key.connect())[0]
+        assert (await everything.connect())[0]
+        assert (await only_key.connect())[0]
         await write(key=other, value=1)
         await write(key=key, value=2, environment="paper")
         assert (await everything.receive_json_from())["key"] == other
@@ -61,6 +75,22 @@ def test_a_write_is_pushed_to_watchers_of_its_key(make_key: KeyFactory, user: An
         assert await only_key.receive_json_from() == expected
         await everything.disconnect()
         await only_key.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.services
+@pytest.mark.usefixtures("redis_layer")
+def test_the_push_travels_over_the_redis_layer(make_key: KeyFactory, user: Any) -> None:
+    key = make_key()
+    assert isinstance(get_channel_layer(), RedisChannelLayer)
+
+    async def scenario() -> None:
+        communicator = watcher(user, f"?keys={key}")
+        assert (await communicator.connect())[0]
+        await write(key=key, value=11)
+        assert (await communicator.receive_json_from(timeout=5))["value"] == 11
+        await communicator.disconnect()
 
     run(scenario)
 
@@ -99,6 +129,15 @@ def test_frames_from_a_watcher_are_ignored(make_key: KeyFactory, user: Any) -> N
     run(scenario)
 
 
+def test_too_many_filter_keys_close_with_4400(user: Any) -> None:
+    async def scenario() -> None:
+        communicator = watcher(user, "?keys=" + ",".join(f"a.k{i}" for i in range(101)))
+        await communicator.connect()
+        assert await communicator.receive_output() == {"type": "websocket.close", "code": 4400}
+
+    run(scenario)
+
+
 def full_stack(path: str, cookie: str | None = None) -> WebsocketCommunicator:
     """A communicator on the deployed ASGI application (origin check, session auth, routes)."""
     from dsta.asgi import application
@@ -125,7 +164,8 @@ def test_a_signed_in_session_watches_through_the_deployed_stack(
     person = django_user_model.objects.create_user(username=f"w{uuid4().hex[:8]}")
     client = Client()
     client.force_login(person)
-    cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+    name = django_settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
 
     async def scenario() -> None:
         communicator = full_stack(f"/api/v1/config/watch?keys={key}", cookie)

@@ -5,6 +5,7 @@ same classes, codes and details come back across the wire).
 """
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -23,14 +24,7 @@ from domains.core.api import (
 from domains.core.events import ConfigChanged
 from domains.core.tests.conftest import KeyFactory, unique_key
 from dsta.kernel.bus.models import OutboxMessage
-from dsta.kernel.rpc.testing import (  # noqa: F401 (fixtures are found by name)
-    BINDING_PARAMS,
-    RpcBinder,
-    live_server_process,
-    rpc_binding,
-    rpc_extra_modules,
-    rpc_server_pool,
-)
+from dsta.kernel.rpc.testing import BINDING_PARAMS, RpcBinder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIMITS = {
@@ -56,12 +50,13 @@ def test_get_falls_back_and_says_where_the_value_came_from(
     config.set(key=key, value=5)
     entry = config.get(key=key, environment="live")
     assert (entry.value, entry.version, entry.source) == (5, 1, "default")
-    assert isinstance(entry.updated_at, datetime) and entry.updated_at.tzinfo is not None
+    assert isinstance(entry.updated_at, datetime)
+    assert entry.updated_at.tzinfo is not None
     assert config.get(key=key).source == "environment"  # the default environment's own value
 
 
 def test_set_versions_and_history(
-    config: ConfigApi, make_key: KeyFactory, django_user_model: type
+    config: ConfigApi, make_key: KeyFactory, django_user_model: Any
 ) -> None:
     key = make_key(schema=LIMITS, default={"max_usd": 1})
     writer = django_user_model.objects.create_user(username=f"writer-{key[-6:]}")

@@ -1,6 +1,8 @@
 """ConfigChanged is published in the write's transaction: delivered after commit, never
 after a rollback."""
 
+from typing import Any
+
 import pytest
 from django.db import transaction
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 config = ConfigService()
 
 
-class Boom(Exception):
+class BoomError(Exception):
     pass
 
 
@@ -23,7 +25,7 @@ def mine(events: list[ConfigChanged], key: str) -> list[ConfigChanged]:
 
 
 def test_a_committed_write_is_delivered_once_with_its_payload(
-    make_key: KeyFactory, config_events: list[ConfigChanged], django_user_model: type
+    make_key: KeyFactory, config_events: list[ConfigChanged], django_user_model: Any
 ) -> None:
     key = make_key()
     writer = django_user_model.objects.create_user(username="writer")
@@ -56,9 +58,14 @@ def test_a_rolled_back_write_publishes_nothing(
     make_key: KeyFactory, config_events: list[ConfigChanged]
 ) -> None:
     key = make_key()
-    with pytest.raises(Boom), transaction.atomic():
-        config.set(key=key, value=1)
-        raise Boom
+
+    def write_then_fail() -> None:
+        with transaction.atomic():
+            config.set(key=key, value=1)
+            raise BoomError
+
+    with pytest.raises(BoomError):
+        write_then_fail()
     assert mine(config_events, key) == []
     assert config.history(key=key) == []
     assert not OutboxMessage.objects.filter(name=ConfigChanged.name, payload__key=key).exists()

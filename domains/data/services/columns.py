@@ -1,4 +1,4 @@
-"""Candles as columns of numpy arrays: the one in-memory shape the store, checks and importers share.
+"""Candles as columns of numpy arrays, the in-memory shape the store, checks and importers share.
 
 Callers hand the store a numpy structured array, a pandas DataFrame or a mapping of arrays;
 :func:`to_columns` turns any of them into :class:`CandleColumns`. Optional values (volume,
@@ -26,7 +26,7 @@ Float64Array = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class CandleColumns:
-    """Candles column by column; ``open_time`` in UTC milliseconds, values float64 (NaN = absent)."""
+    """Candles column by column: ``open_time`` in UTC ms, values float64 (NaN = absent)."""
 
     open_time: Int64Array
     open: Float64Array

@@ -140,6 +140,7 @@ def gap_set_state(*, series: SeriesKey, start: Moment, state: str) -> Gap:
             details={"state": state},
         )
     start_ms = to_ms(start, "start")
+    assert start_ms is not None  # start is required, so to_ms gave an int
     row = DataGap.objects.filter(
         series__venue=series.venue,
         series__market_type=series.market_type.value,

@@ -25,7 +25,7 @@ def _open_times_ms(frame: pd.DataFrame) -> np.ndarray:
 def resample(
     frame: pd.DataFrame, source_tf: Timeframe | str, target_tf: Timeframe | str
 ) -> pd.DataFrame:
-    """Aggregate ``frame`` (indexed by UTC open time, as ``candles_frame`` gives) into ``target_tf``.
+    """Aggregate ``frame`` (indexed by UTC open time, as ``candles_frame`` gives) to ``target_tf``.
 
     Adds a boolean ``complete`` column: True only where every source bar of the bucket is present.
     """

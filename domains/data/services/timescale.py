@@ -29,11 +29,12 @@ HYPERTABLE_SQL = [
     # Integer time needs a "now" in the same unit for the compression policy to work out ages.
     """CREATE OR REPLACE FUNCTION data_candle_now_ms() RETURNS bigint LANGUAGE SQL STABLE AS
        $$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$""",
-    f"""SELECT create_hypertable('data_candle', 'open_time', chunk_time_interval => {CHUNK_MS}::bigint,
-       migrate_data => true, if_not_exists => true)""",
+    f"""SELECT create_hypertable('data_candle', 'open_time',
+       chunk_time_interval => {CHUNK_MS}::bigint, migrate_data => true, if_not_exists => true)""",
     "SELECT set_integer_now_func('data_candle', 'data_candle_now_ms', replace_if_exists => true)",
     f"""ALTER TABLE data_candle SET (timescaledb.compress,
-       timescaledb.compress_segmentby = '{SEGMENT_BY}', timescaledb.compress_orderby = 'open_time')""",
+       timescaledb.compress_segmentby = '{SEGMENT_BY}',
+       timescaledb.compress_orderby = 'open_time')""",
     f"""SELECT add_compression_policy('data_candle', compress_after => {COMPRESS_AFTER_MS}::bigint,
        if_not_exists => true)""",
 ]

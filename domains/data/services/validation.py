@@ -105,16 +105,18 @@ def _row_checks(
                 )
 
     misaligned = (t - tf.origin_ms) % tf.ms != 0
-    checks.append((misaligned, lambda i: f"open time {iso(t[i])} is not on the {tf} grid"))
+    checks.append((misaligned, lambda i: f"open time {iso(int(t[i]))} is not on the {tf} grid"))
     checks.append((t < 0, lambda i: f"open time {t[i]} is before 1970"))
     future = t > now_ms
-    checks.append((future, lambda i: f"open time {iso(t[i])} is in the future (now {iso(now_ms)})"))
+    checks.append(
+        (future, lambda i: f"open time {iso(int(t[i]))} is in the future (now {iso(now_ms)})")
+    )
     if not allow_unclosed:
         unclosed = ~future & (t + tf.ms > now_ms)
         checks.append(
             (
                 unclosed,
-                lambda i: f"candle {iso(t[i])} is still open until {iso(t[i] + tf.ms)}",
+                lambda i: f"candle {iso(int(t[i]))} is still open until {iso(int(t[i]) + tf.ms)}",
             )
         )
     return checks

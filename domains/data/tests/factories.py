@@ -35,7 +35,7 @@ def candles(
     """A random-walk OHLCV frame with an ``open_time`` column (UTC ms), every rule satisfied."""
     rng = np.random.default_rng(seed)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.001, rows)))
-    open_ = np.r_[100.0, close[:-1]]
+    open_ = np.r_[100.0, close[:-1]][:rows]
     wiggle = np.abs(rng.normal(0, 0.0005, (2, rows)))
     frame = pd.DataFrame(
         {

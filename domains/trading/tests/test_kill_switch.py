@@ -53,7 +53,8 @@ def test_the_handler_halts_and_resumes_trading(clock: FakeClock) -> None:
     # The clock has not moved, so only the delivered event can have changed the state.
     assert trading_halted() is True
     state = kill_switch_state()
-    assert state is not None and (state.source, state.version) == ("environment", 1)
+    assert state is not None
+    assert (state.source, state.version) == ("environment", 1)
     set_switch(False, "paper")
     assert trading_halted() is False
 
@@ -86,9 +87,7 @@ def test_redelivered_or_stale_events_never_undo_a_newer_state(clock: FakeClock) 
     assert trading_halted() is True
 
 
-def test_a_missed_event_is_caught_up_once_the_state_is_old(
-    clock: FakeClock, settings: Any
-) -> None:
+def test_a_missed_event_is_caught_up_once_the_state_is_old(clock: FakeClock, settings: Any) -> None:
     assert trading_halted() is False
     # Events stay in the outbox: as if another process of the subscriber group consumed them.
     settings.BUS_DELIVER_ON_COMMIT = False

@@ -1,13 +1,16 @@
 """The bus's settings, with the embedded-mode defaults in one place.
 
-Read at call time (not import time) so tests can override them with pytest-django's
-``settings`` fixture.
+Read once and cached (``publish`` is on hot paths); the cache is dropped whenever a setting
+changes through Django's ``setting_changed`` signal, which ``override_settings`` and
+pytest-django's ``settings`` fixture send.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,27 @@ class BusSettings:
         return timedelta(seconds=min(seconds, self.retry_max_seconds))
 
 
+_cached: BusSettings | None = None
+
+
 def bus_settings() -> BusSettings:
     """The current bus settings (``BUS_*`` and ``DSTA_NAMESPACE`` from Django settings)."""
+    global _cached  # a process-wide cache of immutable values
+    if _cached is None:
+        _cached = _read()
+    return _cached
 
+
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    global _cached  # see bus_settings
+    if setting.startswith("BUS_") or setting == "DSTA_NAMESPACE":
+        _cached = None
+
+
+setting_changed.connect(_reset, dispatch_uid="dsta.kernel.bus.conf")
+
+
+def _read() -> BusSettings:
     return BusSettings(
         kind=str(getattr(settings, "BUS_KIND", "inprocess")),
         url=str(getattr(settings, "BUS_URL", "")),

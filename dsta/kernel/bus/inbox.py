@@ -29,11 +29,11 @@ def handle_once(subscription: Subscription, event: Event) -> bool:
     try:
         with transaction.atomic():
             if not _write_receipt(subscription, event):
-                metrics.duplicates.labels(event.name, subscription.subscriber).inc()
+                metrics.inc(metrics.duplicates, event.name, subscription.subscriber)
                 return False
             subscription.handler(event)
     except Exception:
-        metrics.handler_failures.labels(event.name, subscription.subscriber).inc()
+        metrics.inc(metrics.handler_failures, event.name, subscription.subscriber)
         logger.warning(
             "bus handler failed",
             extra={
@@ -44,7 +44,7 @@ def handle_once(subscription: Subscription, event: Event) -> bool:
             exc_info=True,
         )
         raise
-    metrics.delivered.labels(event.name, subscription.subscriber).inc()
+    metrics.inc(metrics.delivered, event.name, subscription.subscriber)
     return True
 
 

@@ -56,6 +56,20 @@ dead_lettered = Counter(
 )
 
 
+_children: dict[tuple[int, tuple[str, ...]], Counter] = {}
+
+
+def inc(counter: Counter, *labels: str) -> None:
+    """``counter.labels(*labels).inc()`` with the labelled child cached: ``labels()`` costs
+    more than the rest of an in-process dispatch. Label values are event and subscriber
+    names, a set bounded by the code."""
+    key = (id(counter), labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = counter.labels(*labels)
+    child.inc()
+
+
 class OutboxCollector(Collector):
     """Outbox backlog computed at scrape time: pending and dead counts, oldest pending age."""
 

@@ -106,7 +106,7 @@ def mark_delivered(claimed: Iterable[Claimed], *, now: datetime, transport: str)
         state=State.DELIVERED, delivered_at=now, last_error=""
     )
     for row in rows:
-        metrics.relayed.labels(row.envelope.name, transport).inc()
+        metrics.inc(metrics.relayed, row.envelope.name, transport)
 
 
 def mark_failed(row: Claimed, *, error: str, now: datetime, conf: BusSettings) -> str:
@@ -117,12 +117,12 @@ def mark_failed(row: Claimed, *, error: str, now: datetime, conf: BusSettings) -
     error = error[-_MAX_ERROR_CHARS:]
     if row.attempts >= conf.max_attempts:
         OutboxMessage.objects.filter(pk=row.pk).update(state=State.DEAD, last_error=error)
-        metrics.dead_lettered.labels(row.envelope.name).inc()
+        metrics.inc(metrics.dead_lettered, row.envelope.name)
         return State.DEAD
     OutboxMessage.objects.filter(pk=row.pk).update(
         next_attempt_at=now + conf.backoff(row.attempts), last_error=error
     )
-    metrics.retried.labels(row.envelope.name).inc()
+    metrics.inc(metrics.retried, row.envelope.name)
     return State.PENDING
 
 

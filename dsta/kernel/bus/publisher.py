@@ -31,15 +31,15 @@ def publish(event: Event) -> None:
         deliver = bus_settings().deliver_on_commit
         transaction.on_commit(partial(_committed, event, deliver), robust=True)
         return
-    metrics.published.labels(event.name, "transient").inc()
+    metrics.inc(metrics.published, event.name, "transient")
     try:
         get_transport().send_transient(event)
     except Exception:
-        metrics.transient_dropped.labels(event.name).inc()
+        metrics.inc(metrics.transient_dropped, event.name)
         logger.warning("bus transient event dropped", extra={"event": event.name}, exc_info=True)
 
 
 def _committed(event: Event, deliver: bool) -> None:
-    metrics.published.labels(event.name, "durable").inc()
+    metrics.inc(metrics.published, event.name, "durable")
     if deliver:
         relay.kick([event.id])

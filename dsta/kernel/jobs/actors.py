@@ -68,7 +68,6 @@ def job_actor(
         run.__module__ = fn.__module__
         run.__doc__ = fn.__doc__
         actor: dramatiq.Actor[[str], None] = dramatiq.actor(
-            run,
             actor_name=kind,
             queue_name=queue_name,
             priority=priority,
@@ -76,7 +75,7 @@ def job_actor(
             max_retries=max_retries,
             time_limit=limit_ms,
             **options,
-        )
+        )(run)
         registry.register(registry.JobKind(kind=kind, actor=actor, fn=fn, resumable=resumable))
         return actor
 
@@ -177,7 +176,9 @@ def _fail_or_retry(ctx: JobContext, actor: dramatiq.Actor[Any, Any], exc: BaseEx
     max_retries = int(actor.options.get("max_retries", 0))
     if message is not None and retries < max_retries:
         # dramatiq's Retries middleware sends it again after a backoff: back to queued.
-        Job.objects.filter(pk=ctx.job_id, status=Job.Status.RUNNING, worker_id=ctx.worker_id).update(
+        Job.objects.filter(
+            pk=ctx.job_id, status=Job.Status.RUNNING, worker_id=ctx.worker_id
+        ).update(
             status=Job.Status.QUEUED,
             worker_id="",
             error={"code": code, "message": text},

@@ -11,7 +11,7 @@ from dsta.kernel.jobs.models import Job, ScheduledRun, SchedulerLease
 from dsta.kernel.jobs.services import cancel_job
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written only by the system: viewable, never added or edited by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

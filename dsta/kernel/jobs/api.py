@@ -29,7 +29,7 @@ from dsta.kernel.jobs.broker import (
 from dsta.kernel.jobs.context import JobCancelled, JobContext
 from dsta.kernel.jobs.dto import JobError, JobInfo, JobStatus, RecoveryReport
 from dsta.kernel.jobs.follow import follow_job, wait_job
-from dsta.kernel.jobs.orphans import recover_orphans
+from dsta.kernel.jobs.orphans import recover_orphans, release_own_jobs
 from dsta.kernel.jobs.registry import autodiscover_tasks, registered_kinds
 from dsta.kernel.jobs.scheduler import (
     FiredRun,
@@ -71,6 +71,7 @@ __all__ = [
     "recover_orphans",
     "registered_kinds",
     "registered_schedules",
+    "release_own_jobs",
     "schedule",
     "start_job",
     "start_worker",

@@ -30,7 +30,8 @@ TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.
 
 @dataclass(frozen=True)
 class JobError:
-    """Why a job failed: a stable ``code`` (a DstaError code, ``internal_error``, ``orphaned``...)."""
+    """Why a job failed: a stable ``code`` (a DstaError code, ``internal_error``,
+    ``orphaned``...) and a message for people."""
 
     code: str
     message: str

@@ -1,7 +1,7 @@
 """REST endpoints for jobs: list, detail, cancel. A user sees only their own jobs; staff see
 all. Another user's job, like a malformed id, is a 404 (its existence is not disclosed)."""
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -56,13 +56,14 @@ class JobListResponseSerializer(serializers.Serializer[Any]):
 def _owner_scope(request: Request) -> int | None:
     """None (everyone's jobs) for staff, else the caller's own id."""
     user = request.user
-    return None if user.is_staff else int(user.pk)
+    return None if user.is_staff else cast(int, user.pk)
 
 
 class JobListView(APIView):
     @extend_schema(
         parameters=[JobListQuerySerializer],
         responses=JobListResponseSerializer,
+        operation_id="jobs_list",
         summary="The caller's jobs, newest first (staff: everyone's)",
     )
     def get(self, request: Request) -> Response:
@@ -90,6 +91,7 @@ class JobDetailView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("job_id", str, OpenApiParameter.PATH)],
         responses=JobSerializer,
+        operation_id="jobs_retrieve",
         summary="One job: status, progress, result or error",
     )
     def get(self, request: Request, job_id: str) -> Response:
@@ -101,6 +103,7 @@ class JobCancelView(APIView):
         request=None,
         parameters=[OpenApiParameter("job_id", str, OpenApiParameter.PATH)],
         responses=JobSerializer,
+        operation_id="jobs_cancel",
         summary="Request cancellation (queued: at once; running: at its next check)",
     )
     def post(self, request: Request, job_id: str) -> Response:

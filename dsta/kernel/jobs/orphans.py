@@ -24,16 +24,19 @@ def recover_orphans(
     now: datetime | None = None,
     stale_after: timedelta | None = None,
     current_worker_id: str | None = None,
+    own_jobs: bool = True,
     requeue_queued: bool | None = None,
 ) -> RecoveryReport:
-    """Deal with running jobs whose worker is gone; call it before a worker starts.
+    """Deal with running jobs whose worker is gone. Run at startup, before a worker starts,
+    and periodically by the scheduler (``own_jobs=False``) for workers that died for good.
 
     Orphans are running jobs whose heartbeat is older than ``stale_after`` (default
-    settings.DSTA_JOBS_ORPHAN_AFTER_SECONDS) or that carry ``current_worker_id`` (default:
-    this process's id; at startup nothing of ours can be running). Each becomes cancelled
-    (cancel was requested), queued again and re-sent (resumable kind) or failed with code
-    ``orphaned``. Each change is a conditional UPDATE on the values read, so a worker that
-    heartbeats meanwhile keeps its job.
+    settings.DSTA_JOBS_ORPHAN_AFTER_SECONDS) and, with ``own_jobs``, those carrying
+    ``current_worker_id`` (default: this process's id; at startup nothing of ours can be
+    running, so they belong to our previous life). Each becomes cancelled (cancel was
+    requested), queued again and re-sent (resumable kind) or failed with code ``orphaned``.
+    Each change is a conditional UPDATE on the values read, so a worker that heartbeats
+    meanwhile keeps its job.
 
     With ``requeue_queued`` (default: when the broker is in-process, whose messages died with
     the previous process) every queued job is sent again; the claim makes a duplicate
@@ -42,11 +45,34 @@ def recover_orphans(
     registry.autodiscover_tasks()
     now = now or timezone.now()
     stale_before = now - (stale_after if stale_after is not None else conf.orphan_after())
-    me = current_worker_id or conf.worker_id()
+    orphaned = Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True)
+    if own_jobs:
+        orphaned |= Q(worker_id=current_worker_id or conf.worker_id())
     report = RecoveryReport()
-    running = Job.objects.filter(status=Job.Status.RUNNING).filter(
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True) | Q(worker_id=me)
+    _recover(Job.objects.filter(orphaned, status=Job.Status.RUNNING), now, report)
+    if requeue_queued if requeue_queued is not None else is_inprocess():
+        _requeue_queued(now, report)
+    _log(report)
+    return report
+
+
+def release_own_jobs(
+    *, worker_id: str | None = None, now: datetime | None = None
+) -> RecoveryReport:
+    """At shutdown, after the worker stopped: jobs this process still runs (they outlived the
+    stop timeout and die with the process) are resumed or failed now, rather than once their
+    heartbeat has gone stale."""
+    registry.autodiscover_tasks()
+    report = RecoveryReport()
+    me = worker_id or conf.worker_id()
+    _recover(
+        Job.objects.filter(status=Job.Status.RUNNING, worker_id=me), now or timezone.now(), report
     )
+    _log(report)
+    return report
+
+
+def _recover(running: QuerySet[Job], now: datetime, report: RecoveryReport) -> None:
     for job in running.only("id", "kind", "worker_id", "heartbeat_at", "cancel_requested"):
         seen = Job.objects.filter(
             pk=job.pk,
@@ -55,8 +81,9 @@ def recover_orphans(
             heartbeat_at=job.heartbeat_at,
         )
         _recover_one(job, seen, now, report)
-    if requeue_queued if requeue_queued is not None else is_inprocess():
-        _requeue_queued(now, report)
+
+
+def _log(report: RecoveryReport) -> None:
     if report.total:
         logger.warning(
             "orphan recovery: %d failed, %d resumed, %d cancelled, %d re-sent",
@@ -65,7 +92,6 @@ def recover_orphans(
             len(report.cancelled),
             len(report.requeued),
         )
-    return report
 
 
 def _recover_one(job: Job, seen: QuerySet[Job], now: datetime, report: RecoveryReport) -> None:
@@ -111,4 +137,3 @@ def _requeue_queued(now: datetime, report: RecoveryReport) -> None:
             continue
         send_job(spec.actor, job_id)
         report.requeued.append(job_id)
-

@@ -24,6 +24,7 @@ from django.utils import timezone
 from dsta.kernel.jobs import conf, registry
 from dsta.kernel.jobs.lease import Lease
 from dsta.kernel.jobs.models import ScheduledRun
+from dsta.kernel.jobs.orphans import recover_orphans
 from dsta.kernel.jobs.services import start_job
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ class Scheduler:
     """One scheduler instance. Call :meth:`tick` periodically, or :meth:`run_forever`.
 
     ``clock`` returns the current aware datetime; tests inject one instead of sleeping.
-    ``entries`` defaults to the registry (read at each tick).
+    ``entries`` defaults to the registry (read at each tick). The lease holder also sweeps
+    orphaned jobs every ``orphan_sweep_every`` (None: never).
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class Scheduler:
         lease_name: str = LEASE_NAME,
         lease_ttl: timedelta = timedelta(seconds=30),
         misfire_grace: timedelta = timedelta(seconds=60),
+        orphan_sweep_every: timedelta | None = timedelta(seconds=60),
     ) -> None:
         self.holder = holder or f"{conf.worker_id()}:{uuid.uuid4().hex[:8]}"
         self._entries = list(entries) if entries is not None else None
@@ -130,6 +133,8 @@ class Scheduler:
         self.lease = Lease(lease_name, holder=self.holder, ttl=lease_ttl)
         self.misfire_grace = misfire_grace
         self._next_prune: datetime | None = None
+        self.orphan_sweep_every = orphan_sweep_every
+        self._next_sweep: datetime | None = None
 
     @property
     def entries(self) -> list[ScheduleEntry]:
@@ -143,6 +148,7 @@ class Scheduler:
         entries = self.entries
         fired = [run for entry in entries if (run := self._fire_due(entry, now)) is not None]
         self._prune(entries, now)
+        self._sweep_orphans(now)
         return fired
 
     def run_forever(self, stop: threading.Event, *, interval: float = 1.0) -> None:
@@ -197,6 +203,16 @@ class Scheduler:
         logger.info("schedule %s: fired the run due %s", entry.name, run.due_at.isoformat())
         return FiredRun(schedule=entry.name, due_at=run.due_at, job_id=job_id)
 
+    def _sweep_orphans(self, now: datetime) -> None:
+        # Startup recovery only sees the jobs of workers that restart; a worker that died
+        # for good is caught here, by the one scheduler that holds the lease.
+        if self.orphan_sweep_every is None:
+            return
+        if self._next_sweep is not None and now < self._next_sweep:
+            return
+        self._next_sweep = now + self.orphan_sweep_every
+        recover_orphans(now=now, own_jobs=False, requeue_queued=False)
+
     def _prune(self, entries: list[ScheduleEntry], now: datetime) -> None:
         if self._next_prune is not None and now < self._next_prune:
             return
@@ -212,7 +228,5 @@ class Scheduler:
                 .first()
             )
             if latest is not None:
-                ScheduledRun.objects.filter(
-                    schedule=name, due_at__lt=min(cutoff, latest)
-                ).delete()
+                ScheduledRun.objects.filter(schedule=name, due_at__lt=min(cutoff, latest)).delete()
         ScheduledRun.objects.exclude(schedule__in=names).filter(due_at__lt=cutoff).delete()

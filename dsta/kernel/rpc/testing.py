@@ -37,7 +37,11 @@ BINDINGS = ("local", "remote")
 BINDING_PARAMS = [pytest.param("local"), pytest.param("remote", marks=pytest.mark.remote)]
 _HOST = "127.0.0.1"
 # No lifespan: channels' router does not speak it. Warnings only: the log is for failures.
-_UVICORN = "-m uvicorn dsta.asgi:application --lifespan off --no-access-log --log-level warning"
+# A short graceful shutdown: a test may leave a deliberately slow call running.
+_UVICORN = (
+    "-m uvicorn dsta.asgi:application --lifespan off --no-access-log --log-level warning"
+    " --timeout-graceful-shutdown 1"
+)
 
 
 @dataclass(frozen=True)

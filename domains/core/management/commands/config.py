@@ -43,7 +43,7 @@ class Command(BaseCommand):
         write = actions.add_parser("set", help="write a new version of one key")
         write.add_argument("key")
         write.add_argument(
-            "value", help='the value as JSON: true, 3, \'"text"\' (strings need quotes)'
+            "value", help="the value as JSON: true, 3, '\"text\"' (strings need quotes)"
         )
         write.add_argument("--environment", "-e", default=DEFAULT_ENVIRONMENT)
         write.add_argument("--reason", "-r", default="", help="why (kept in the history)")

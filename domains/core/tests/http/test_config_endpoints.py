@@ -109,7 +109,7 @@ def test_history_lists_writes_newest_first(make_key: KeyFactory, user: Any, staf
     key = make_key()
     for value in (1, 2, 3):
         put(client_for(staff), key, {"value": value, "environment": "paper", "reason": f"r{value}"})
-    body = client_for(user).get(url(key, "/history"), {"environment": "paper", "limit": 2}).json()
+    body = client_for(user).get(url(key, "/history"), {"environment": "paper", "limit": "2"}).json()
     assert [(v["version"], v["value"], v["reason"]) for v in body] == [(3, 3, "r3"), (2, 2, "r2")]
     assert {v["changed_by"] for v in body} == {staff.pk}
 
@@ -130,7 +130,12 @@ def test_staff_write_returns_the_new_entry(make_key: KeyFactory, staff: Any) -> 
     response = put(
         client_for(staff),
         key,
-        {"value": {"max_usd": 2.5}, "environment": "live", "reason": "raise", "expected_version": 0},
+        {
+            "value": {"max_usd": 2.5},
+            "environment": "live",
+            "reason": "raise",
+            "expected_version": 0,
+        },
     )
     assert response.status_code == 200
     body = response.json()

@@ -81,7 +81,9 @@ def test_bad_definitions_are_refused(overrides: dict[str, Any], fragment: str) -
     assert not ConfigKey.objects.filter(key=caught.value.details["key"]).exists()
 
 
-@pytest.mark.parametrize("name", ["nodot", "Upper.case", "trading.", ".x", "a.b-c", "a." + "x" * 130])
+@pytest.mark.parametrize(
+    "name", ["nodot", "Upper.case", "trading.", ".x", "a.b-c", "a." + "x" * 130]
+)
 def test_bad_key_names_are_refused(name: str) -> None:
     with pytest.raises(ConfigKeyDefinitionInvalid):
         config_key_define(definition=definition(name))
@@ -104,7 +106,11 @@ def test_trading_declares_the_kill_switch_and_migrate_stored_it() -> None:
     declared = {d.key: d for d in declared_config_keys()}
     assert declared["trading.kill_switch"].is_feature_flag
     stored = ConfigKey.objects.get(key="trading.kill_switch")
-    assert (stored.is_feature_flag, stored.schema, stored.default) == (True, {"type": "boolean"}, False)
+    assert (stored.is_feature_flag, stored.schema, stored.default) == (
+        True,
+        {"type": "boolean"},
+        False,
+    )
 
 
 @pytest.mark.usefixtures("declared_registry")

@@ -25,7 +25,12 @@ config = ConfigService()
 def test_reads_fall_back_from_environment_to_default_to_key_default(make_key: KeyFactory) -> None:
     key = make_key(default=7)
     entry = config.get(key=key, environment="live")
-    assert (entry.value, entry.version, entry.source, entry.updated_at) == (7, 0, "key_default", None)
+    assert (entry.value, entry.version, entry.source, entry.updated_at) == (
+        7,
+        0,
+        "key_default",
+        None,
+    )
 
     config.set(key=key, value=1)
     config.set(key=key, value=2)
@@ -46,7 +51,8 @@ def test_set_returns_the_stored_entry_and_history_keeps_every_write(
     key = make_key()
     entry = config.set(key=key, value=5, environment="paper", actor_id=user.pk, reason="why")
     assert (entry.key, entry.environment, entry.value, entry.version) == (key, "paper", 5, 1)
-    assert entry.source == "environment" and entry.updated_at is not None
+    assert entry.source == "environment"
+    assert entry.updated_at is not None
     config.set(key=key, value=6, environment="paper")
     history = config.history(key=key, environment="paper")
     assert [(v.version, v.value, v.changed_by, v.reason) for v in history] == [
@@ -123,7 +129,9 @@ writes = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(writes=writes)
 def test_versions_count_up_per_environment_and_history_replays_every_write(
     make_key: KeyFactory, writes: list[tuple[str, int]]

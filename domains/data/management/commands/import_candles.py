@@ -21,7 +21,7 @@ MAX_PRINTED_PROBLEMS = 20
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
-    """``["open=o,high=h", "open_time=ts"]`` -> ``{"open": "o", "high": "h", "open_time": "ts"}``."""
+    """``["open=o,high=h", "open_time=ts"]`` -> ``{"open": "o", "high": "h", "open_time": "ts"}``"""
     mapping: dict[str, str] = {}
     for item in items:
         for pair in filter(None, (part.strip() for part in item.split(","))):

@@ -74,14 +74,14 @@ def run_transient_handlers(event: Event, subscriptions: Sequence[Subscription]) 
         try:
             subscription.handler(event)
         except Exception:
-            metrics.handler_failures.labels(event.name, subscription.subscriber).inc()
+            metrics.inc(metrics.handler_failures, event.name, subscription.subscriber)
             logger.warning(
                 "bus transient handler failed",
                 extra={"event": event.name, "subscriber": subscription.subscriber},
                 exc_info=True,
             )
         else:
-            metrics.delivered.labels(event.name, subscription.subscriber).inc()
+            metrics.inc(metrics.delivered, event.name, subscription.subscriber)
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,10 @@ class BrokerConsumer(ABC):
             self.ack(delivery)
         elif delivery.attempt >= self.conf.max_attempts:
             self.dead_letter(delivery, error)
-            metrics.dead_lettered.labels(delivery.envelope.name).inc()
+            metrics.inc(metrics.dead_lettered, delivery.envelope.name)
         else:
             self.retry_later(delivery, error)
-            metrics.retried.labels(delivery.envelope.name).inc()
+            metrics.inc(metrics.retried, delivery.envelope.name)
 
     def poll_once(self, *, max_count: int = 100, timeout: float = 1.0) -> int:
         """Fetch one batch and settle each message; the number of messages seen."""
@@ -162,7 +162,7 @@ class BrokerConsumer(ABC):
                 # Redelivered past the limit without a recorded failure: it keeps killing
                 # its consumer. Park it instead of running it again.
                 self.dead_letter(delivery, "delivered too many times (consumer crashes?)")
-                metrics.dead_lettered.labels(delivery.envelope.name).inc()
+                metrics.inc(metrics.dead_lettered, delivery.envelope.name)
                 continue
             self.settle(delivery, self.process(delivery))
         return len(deliveries)

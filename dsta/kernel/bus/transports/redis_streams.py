@@ -226,10 +226,23 @@ class RedisTransientListener(TransientListener):
         self, client: "redis.Redis[str]", conf: BusSettings, subscriptions: Sequence[Subscription]
     ) -> None:
         super().__init__(subscriptions)
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub = client.pubsub()
         channels = {transient_channel(conf.namespace, s.event_name) for s in self.subscriptions}
         if channels:
             self.pubsub.subscribe(*sorted(channels))
+            self._await_subscribed(len(channels))
+        self.pubsub.ignore_subscribe_messages = True
+
+    def _await_subscribed(self, count: int, timeout: float = 5.0) -> None:
+        """Wait for Redis to confirm each channel, so no event published after us is missed."""
+        deadline = time.monotonic() + timeout
+        confirmed = 0
+        while confirmed < count and time.monotonic() < deadline:
+            message = self.pubsub.get_message(timeout=deadline - time.monotonic())
+            if message is not None and message.get("type") == "subscribe":
+                confirmed += 1
+        if confirmed < count:
+            raise TimeoutError("Redis did not confirm the transient channel subscriptions")
 
     def poll_once(self, *, timeout: float) -> int:
         if not self.subscriptions:

@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import dramatiq
 import pytest
+from django.conf import settings
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries, TimeLimit
 
@@ -24,11 +27,12 @@ from dsta.kernel.jobs.middleware import DbConnections
 from dsta.kernel.jobs.tests.conftest import unique
 
 
-def test_the_default_broker_is_in_process_and_global():
+def test_the_configured_broker_follows_settings_and_is_global():
     broker = get_broker()
-    assert isinstance(broker, StubBroker)  # the test settings have no BROKER_URL
+    expected = {"inprocess": "StubBroker", "redis": "RedisBroker", "rabbitmq": "RabbitmqBroker"}
+    assert type(broker).__name__ == expected[settings.BROKER_KIND]
     assert dramatiq.get_broker() is broker
-    assert is_inprocess()
+    assert is_inprocess() == isinstance(broker, StubBroker)
     kinds = {type(m) for m in broker.middleware}
     assert {Retries, TimeLimit, CurrentMessage, DbConnections} <= kinds
 
@@ -48,6 +52,7 @@ def test_rabbitmq_queues_carry_the_namespace():
 
 def test_redis_keys_carry_the_namespace():
     broker = build_broker("redis", url="redis://127.0.0.1:6379/0", namespace="ns2")
+    assert isinstance(broker, RedisBroker)
     assert broker.namespace == "ns2"
 
 
@@ -65,8 +70,9 @@ def test_an_actor_without_limits_is_reported(stub_broker, caplog):
 
 
 def _echo_job(broker: dramatiq.Broker, queue: str) -> dramatiq.Actor:
-    @job_actor(kind=unique("echo"), max_retries=0, time_limit=10_000, broker=broker,
-               queue_name=queue)
+    @job_actor(
+        kind=unique("echo"), max_retries=0, time_limit=10_000, broker=broker, queue_name=queue
+    )
     def echo(ctx: JobContext, *, word: str) -> dict[str, str]:
         ctx.progress(1, 1, word)
         return {"echo": word}
@@ -91,6 +97,7 @@ def _run_echo(broker: dramatiq.Broker, queue: str) -> None:
 def redis_broker(service_url) -> Iterator[dramatiq.Broker]:
     namespace = f"dsta-test-{uuid.uuid4().hex[:10]}"
     broker = build_broker("redis", url=service_url("redis"), namespace=namespace)
+    assert isinstance(broker, RedisBroker)
     yield broker
     broker.client.delete(*broker.client.keys(f"{namespace}*") or [f"{namespace}:none"])
     broker.close()
@@ -106,6 +113,7 @@ def test_a_job_runs_on_the_real_redis_broker(redis_broker):
 def rabbitmq_broker(service_url) -> Iterator[dramatiq.Broker]:
     namespace = f"dsta-test-{uuid.uuid4().hex[:10]}"
     broker = build_broker("rabbitmq", url=service_url("rabbitmq"), namespace=namespace)
+    assert isinstance(broker, RabbitmqBroker)
     yield broker
     channel = broker.channel
     for queue in broker.get_declared_queues():

@@ -47,8 +47,9 @@ def test_list_shows_only_the_callers_jobs(alice, bob):
 
 
 def test_staff_see_everyones_jobs_and_can_filter(alice, bob):
-    staff = get_user_model().objects.create_user(username=f"ops-{uuid.uuid4().hex[:6]}",
-                                                 is_staff=True)
+    staff = get_user_model().objects.create_user(
+        username=f"ops-{uuid.uuid4().hex[:6]}", is_staff=True
+    )
     a = Job.objects.create(kind="data.ingest", owner_id=alice.pk)
     b = Job.objects.create(kind="ml.train", owner_id=bob.pk, status=Job.Status.RUNNING)
     client = client_for(staff)
@@ -119,8 +120,13 @@ def test_cancel_a_finished_job_is_a_conflict(alice):
 
 @pytest.mark.parametrize(
     "query",
-    [{"status": "exploded"}, {"limit": "0"}, {"limit": "100000"}, {"offset": "-1"},
-     {"limit": "many"}],
+    [
+        {"status": "exploded"},
+        {"limit": "0"},
+        {"limit": "100000"},
+        {"offset": "-1"},
+        {"limit": "many"},
+    ],
 )
 def test_bad_list_parameters_are_400(alice, query):
     response = client_for(alice).get(URL, query)

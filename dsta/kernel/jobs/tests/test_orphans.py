@@ -5,7 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dsta.kernel.jobs.api import JobContext, JobStatus, get_job, job_actor, recover_orphans
+from dsta.kernel.jobs import conf
+from dsta.kernel.jobs.api import (
+    JobContext,
+    JobStatus,
+    Scheduler,
+    get_job,
+    job_actor,
+    recover_orphans,
+    release_own_jobs,
+)
 from dsta.kernel.jobs.models import Job
 from dsta.kernel.jobs.tests.conftest import unique
 
@@ -44,11 +53,13 @@ def test_stale_or_own_running_jobs_fail_as_orphaned(stub_broker):
     )
 
     assert set(report.failed) == {stale.pk, never_beat.pk, own.pk, unknown.pk}
-    assert report.resumed == [] and report.cancelled == []
+    assert report.resumed == []
+    assert report.cancelled == []
     for job_id in report.failed:
         job = get_job(job_id)
         assert job.status is JobStatus.FAILED
-        assert job.error is not None and job.error.code == "orphaned"
+        assert job.error is not None
+        assert job.error.code == "orphaned"
         assert job.finished_at is not None
     assert get_job(alive.pk).status is JobStatus.RUNNING
     assert Job.objects.filter(status=Job.Status.RUNNING).count() == 1
@@ -140,4 +151,48 @@ def test_queued_jobs_are_sent_again_after_an_inprocess_restart(stub_broker, work
     assert get_job(queued.pk).result == 42
     lost_job = get_job(lost.pk)
     assert lost_job.status is JobStatus.FAILED
-    assert lost_job.error is not None and lost_job.error.code == "unknown_kind"
+    assert lost_job.error is not None
+    assert lost_job.error.code == "unknown_kind"
+
+
+def test_the_scheduler_sweeps_orphans_of_workers_that_never_came_back(stub_broker):
+    @job_actor(kind=unique("lost"), max_retries=0, time_limit=5_000, broker=stub_broker)
+    def lost(ctx: JobContext) -> None:
+        return None
+
+    dead = running_job(lost.actor_name, heartbeat_age=timedelta(minutes=5), worker_id="dead:1")
+    # A job of this very process with a fresh heartbeat is running here: not an orphan.
+    mine = running_job(
+        lost.actor_name, heartbeat_age=timedelta(seconds=1), worker_id=conf.worker_id()
+    )
+    scheduler = Scheduler(holder="sweeper", entries=[], lease_name=unique("lease"))
+
+    scheduler.tick()
+
+    assert get_job(dead.pk).status is JobStatus.FAILED
+    assert get_job(mine.pk).status is JobStatus.RUNNING
+
+
+def test_release_own_jobs_at_shutdown(stub_broker):
+    @job_actor(kind=unique("long"), max_retries=0, time_limit=5_000, broker=stub_broker)
+    def long(ctx: JobContext) -> None:
+        return None
+
+    @job_actor(
+        kind=unique("resume"), max_retries=0, time_limit=5_000, resumable=True, broker=stub_broker
+    )
+    def resume(ctx: JobContext) -> None:
+        return None
+
+    fresh = timedelta(seconds=1)
+    stuck = running_job(long.actor_name, heartbeat_age=fresh, worker_id="me:1")
+    again = running_job(resume.actor_name, heartbeat_age=fresh, worker_id="me:1")
+    other = running_job(long.actor_name, heartbeat_age=fresh, worker_id="other:2")
+
+    report = release_own_jobs(worker_id="me:1")
+
+    assert report.failed == [stuck.pk]
+    assert report.resumed == [again.pk]
+    assert get_job(again.pk).status is JobStatus.QUEUED
+    assert stub_broker.queues[resume.queue_name].qsize() == 1
+    assert get_job(other.pk).status is JobStatus.RUNNING

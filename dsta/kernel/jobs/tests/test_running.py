@@ -59,25 +59,33 @@ def test_job_reports_progress_and_succeeds(stub_broker, worker):
     assert job.attempt == 1
     assert job.worker_id == conf.worker_id()
     assert job.error is None
-    assert job.started_at is not None and job.finished_at is not None
+    assert job.started_at is not None
+    assert job.finished_at is not None
     assert job.created_at <= job.started_at <= job.finished_at
 
 
 def test_failure_is_stored_and_the_worker_keeps_going(stub_broker, worker, caplog):
     queue = unique("q")
 
-    @job_actor(kind=unique("boom"), max_retries=0, time_limit=5_000, broker=stub_broker,
-               queue_name=queue)
+    @job_actor(
+        kind=unique("boom"), max_retries=0, time_limit=5_000, broker=stub_broker, queue_name=queue
+    )
     def boom(ctx: JobContext) -> None:
         raise ValueError("kaboom")
 
-    @job_actor(kind=unique("refused"), max_retries=3, time_limit=5_000, broker=stub_broker,
-               queue_name=queue)
+    @job_actor(
+        kind=unique("refused"),
+        max_retries=3,
+        time_limit=5_000,
+        broker=stub_broker,
+        queue_name=queue,
+    )
     def refused(ctx: JobContext) -> None:
         raise InvalidInput("no such symbol")
 
-    @job_actor(kind=unique("fine"), max_retries=0, time_limit=5_000, broker=stub_broker,
-               queue_name=queue)
+    @job_actor(
+        kind=unique("fine"), max_retries=0, time_limit=5_000, broker=stub_broker, queue_name=queue
+    )
     def fine(ctx: JobContext) -> int:
         return 42
 
@@ -107,8 +115,14 @@ def test_failure_is_stored_and_the_worker_keeps_going(stub_broker, worker, caplo
 def test_unexpected_error_is_retried_then_succeeds(stub_broker, worker):
     attempts: list[int] = []
 
-    @job_actor(kind=unique("flaky"), max_retries=2, time_limit=5_000, broker=stub_broker,
-               min_backoff=1, max_backoff=5)
+    @job_actor(
+        kind=unique("flaky"),
+        max_retries=2,
+        time_limit=5_000,
+        broker=stub_broker,
+        min_backoff=1,
+        max_backoff=5,
+    )
     def flaky(ctx: JobContext) -> str:
         attempts.append(ctx.attempt)
         if ctx.attempt == 1:
@@ -125,8 +139,14 @@ def test_unexpected_error_is_retried_then_succeeds(stub_broker, worker):
 
 
 def test_retries_exhausted_fails_the_job(stub_broker, worker):
-    @job_actor(kind=unique("hopeless"), max_retries=1, time_limit=5_000, broker=stub_broker,
-               min_backoff=1, max_backoff=5)
+    @job_actor(
+        kind=unique("hopeless"),
+        max_retries=1,
+        time_limit=5_000,
+        broker=stub_broker,
+        min_backoff=1,
+        max_backoff=5,
+    )
     def hopeless(ctx: JobContext) -> None:
         raise RuntimeError(f"attempt {ctx.attempt}")
 
@@ -243,7 +263,9 @@ def test_a_duplicate_delivery_runs_the_job_once(stub_broker, worker):
         calls.append(1)
 
     info = start_job(once)
-    once.send(job_id=str(info.id))  # the broker delivers the same job twice
+    once.send_with_options(
+        kwargs={"job_id": str(info.id)}
+    )  # the broker delivers the same job twice
     drain(stub_broker, once, worker)
     assert calls == [1]
     assert get_job(info.id).status is JobStatus.SUCCEEDED

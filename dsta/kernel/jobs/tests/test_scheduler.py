@@ -52,8 +52,9 @@ def make_scheduler(entry: ScheduleEntry, holder: str, clock: Callable[[], dateti
 
 def test_two_schedulers_fire_each_due_run_exactly_once(stub_broker):
     actor = plain_actor(stub_broker)
-    entry = ScheduleEntry(name=unique("sched"), cron="*/5 * * * *", actor=actor,
-                          kwargs={"label": "x"})
+    entry = ScheduleEntry(
+        name=unique("sched"), cron="*/5 * * * *", actor=actor, kwargs={"label": "x"}
+    )
     lease = unique("lease")
     clocks = {"a": Clock(T0), "b": Clock(T0)}
     schedulers = {h: make_scheduler(entry, h, clocks[h], lease) for h in clocks}
@@ -94,7 +95,8 @@ def test_two_schedulers_fire_each_due_run_exactly_once(stub_broker):
 
     expected = [T0 + timedelta(minutes=m) for m in range(0, 41, 5)]
     assert sorted(fired["a"] + fired["b"]) == expected
-    assert fired[leader] and fired[follower]  # the lease changed hands
+    assert fired[leader]  # the lease changed hands
+    assert fired[follower]
     assert queued(stub_broker, actor) == len(expected)
     rows = ScheduledRun.objects.filter(schedule=entry.name)
     assert sorted(rows.values_list("due_at", flat=True)) == expected
@@ -103,8 +105,9 @@ def test_two_schedulers_fire_each_due_run_exactly_once(stub_broker):
 
 def test_new_schedule_skips_a_stale_due_time_and_a_gap_fires_once(stub_broker):
     actor = plain_actor(stub_broker)
-    entry = ScheduleEntry(name=unique("sched"), cron="*/5 * * * *", actor=actor,
-                          kwargs={"label": "x"})
+    entry = ScheduleEntry(
+        name=unique("sched"), cron="*/5 * * * *", actor=actor, kwargs={"label": "x"}
+    )
     clock = Clock(T0 + timedelta(minutes=3))
     scheduler = make_scheduler(entry, "solo", clock, unique("lease"))
 
@@ -120,8 +123,9 @@ def test_new_schedule_skips_a_stale_due_time_and_a_gap_fires_once(stub_broker):
 
 def test_a_failed_send_is_sent_again_on_the_next_tick(stub_broker):
     actor = plain_actor(stub_broker)
-    entry = ScheduleEntry(name=unique("sched"), cron="* * * * *", actor=actor,
-                          kwargs={"label": "x"})
+    entry = ScheduleEntry(
+        name=unique("sched"), cron="* * * * *", actor=actor, kwargs={"label": "x"}
+    )
     clock = Clock(T0)
     scheduler = make_scheduler(entry, "solo", clock, unique("lease"))
     # A queue the broker does not know makes the send raise (the broker refuses it).
@@ -138,7 +142,8 @@ def test_a_failed_send_is_sent_again_on_the_next_tick(stub_broker):
     assert [r.due_at for r in scheduler.tick()] == [T0]
     assert saved.qsize() == 1
     row.refresh_from_db()
-    assert row.enqueued_at is not None and row.last_error == ""
+    assert row.enqueued_at is not None
+    assert row.last_error == ""
 
 
 def test_a_job_actor_schedule_starts_tracked_jobs(stub_broker):
@@ -146,8 +151,9 @@ def test_a_job_actor_schedule_starts_tracked_jobs(stub_broker):
     def report(ctx: JobContext, *, period: str) -> str:
         return period
 
-    entry = ScheduleEntry(name=unique("sched"), cron="0 * * * *", actor=report,
-                          kwargs={"period": "1h"})
+    entry = ScheduleEntry(
+        name=unique("sched"), cron="0 * * * *", actor=report, kwargs={"period": "1h"}
+    )
     scheduler = make_scheduler(entry, "solo", Clock(T0), unique("lease"))
     [run] = scheduler.tick()
     assert run.job_id is not None

@@ -63,7 +63,10 @@ def test_span_helper_records_nested_spans_with_attributes(spans: InMemorySpanExp
     finished = {s.name: s for s in spans.get_finished_spans()}
     outer = finished["ops.test.outer"]
     assert outer.attributes == {"venue": "binance"}
-    assert finished["ops.test.inner"].parent.span_id == outer.context.span_id
+    parent = finished["ops.test.inner"].parent
+    assert parent is not None
+    assert outer.context is not None
+    assert parent.span_id == outer.context.span_id
 
 
 class _Collector(http.server.BaseHTTPRequestHandler):

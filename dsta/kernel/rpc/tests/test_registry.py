@@ -9,6 +9,7 @@ import pytest
 from dsta.kernel import rpc
 from dsta.kernel.errors import ServiceUnavailable, error_class_for
 from dsta.kernel.rpc.client import RemoteClient
+from dsta.kernel.rpc.testing import RpcBinder
 from dsta.kernel.rpc.tests.sample_api import FillsApi
 from dsta.kernel.rpc.tests.sample_service import FillsService
 
@@ -199,3 +200,11 @@ def test_an_implementation_must_match_the_protocol() -> None:
         rpc.register(PricesApi, Missing())
     with pytest.raises(TypeError, match="does not accept"):
         rpc.register(PricesApi, WrongKeywords())
+
+
+@pytest.mark.django_db
+def test_the_remote_binding_refuses_a_test_whose_rows_are_never_committed(
+    rpc_binding: RpcBinder,
+) -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"transaction=True"):
+        rpc_binding(FillsApi, "remote")

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dsta.kernel.jobs import conf
 from dsta.kernel.jobs.broker import get_broker, is_inprocess
-from dsta.kernel.jobs.orphans import recover_orphans
+from dsta.kernel.jobs.orphans import recover_orphans, release_own_jobs
 from dsta.kernel.jobs.registry import autodiscover_tasks
 from dsta.kernel.jobs.shutdown import install_stop_handlers
 from dsta.kernel.jobs.worker import start_worker
@@ -65,6 +65,7 @@ class Command(BaseCommand):
         finally:
             self.stdout.write("stopping worker...")
             running.stop(timeout=timedelta(seconds=options["shutdown_timeout"]))
+            release_own_jobs()  # those that outlived the timeout: resumed or failed now
             broker.close()
             self.stdout.write("worker stopped")
 

@@ -20,7 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from dsta.kernel.jobs import conf
 from dsta.kernel.jobs.broker import is_inprocess
-from dsta.kernel.jobs.orphans import recover_orphans
+from dsta.kernel.jobs.orphans import recover_orphans, release_own_jobs
 from dsta.kernel.jobs.registry import autodiscover_tasks
 from dsta.kernel.jobs.scheduler import Scheduler
 from dsta.kernel.jobs.shutdown import install_stop_handlers
@@ -51,7 +51,7 @@ def _find_relay() -> Callable[[threading.Event], Any] | None:
             continue
         relay = getattr(module, attr, None)
         if callable(relay):
-            return relay  # type: ignore[no-any-return]
+            return relay
     return None
 
 
@@ -66,6 +66,7 @@ def _start_relay_thread(stop: threading.Event) -> threading.Thread | None:
         return None
     thread = threading.Thread(target=_closing(relay), args=(stop,), name="dsta-bus-relay")
     thread.start()
+    logger.info("event-bus relay started (%s.%s)", relay.__module__, relay.__name__)
     return thread
 
 
@@ -92,9 +93,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument(
-            "--threads", type=int, default=None, help="in-process worker threads"
-        )
+        parser.add_argument("--threads", type=int, default=None, help="in-process worker threads")
         parser.add_argument("--no-scheduler", action="store_true", help="do not run periodic jobs")
         parser.add_argument("--no-relay", action="store_true", help="do not run the event relay")
         parser.add_argument(
@@ -139,6 +138,7 @@ class Command(BaseCommand):
                 thread.join(timeout=options["shutdown_timeout"])
             if worker is not None:
                 worker.stop(timeout=timedelta(seconds=options["shutdown_timeout"]))
+                release_own_jobs()
             self.stdout.write("stopped")
 
     def _serve(self, host: str, port: int, stop: threading.Event) -> None:
