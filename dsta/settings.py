@@ -256,7 +256,7 @@ OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="dsta")
 # /readyz gives each dependency check this long before reporting it as timed out.
 DSTA_READYZ_TIMEOUT_SECONDS = env.float("DSTA_READYZ_TIMEOUT_SECONDS", default=2.0)
 
-# --- production hardening ---------------------------------------------------------------------------
+# --- production hardening -------------------------------------------------------------------------
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -474,14 +474,14 @@ class Fill:
     account_id: UUID
     venue: str
     symbol: str
-    client_order_id: str
+    client_order_id: str | None  # None where the venue's trade list does not carry it
     venue_order_id: str | None
     side: OrderSide
     price: Decimal
     amount: Decimal
     fee: Decimal
-    fee_currency: str
-    liquidity: Liquidity
+    fee_currency: str | None
+    liquidity: Liquidity | None  # None where the venue does not say
     timestamp: datetime
 
     @property

@@ -56,14 +56,14 @@ class OrderFilled(Event):
     account_id: UUID = Field(description="The exchange account the order belongs to.")
     venue: str = Field(description="binance, gateio, htx or paper.")
     symbol: str = Field(description="ccxt unified symbol, e.g. 'BTC/USDT'.")
-    client_order_id: str = Field(description="Our id of the order.")
+    client_order_id: str | None = Field(description="Our id of the order, when known.")
     venue_order_id: str | None = Field(description="The venue's id of the order.")
     side: str = Field(description="buy or sell.")
     price: Decimal = Field(description="Execution price.")
     amount: Decimal = Field(description="Executed amount in the base currency.")
     fee: Decimal = Field(description="Fee of this fill.")
-    fee_currency: str = Field(description="Currency of the fee.")
-    liquidity: str = Field(description="maker or taker.")
+    fee_currency: str | None = Field(description="Currency of the fee.")
+    liquidity: str | None = Field(description="maker or taker, when the venue says.")
     filled_at: datetime = Field(description="When the fill happened on the venue.")
 
 

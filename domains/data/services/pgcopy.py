@@ -22,10 +22,15 @@ TRAILER = (-1).to_bytes(2, "big", signed=True)
 Column = tuple[str, str]
 
 
-def encode_rows(columns: Sequence[Column], arrays: dict[str, npt.NDArray[np.generic]]) -> bytes:
+def encode_rows(
+    columns: Sequence[Column],
+    arrays: dict[str, npt.NDArray[np.generic]],
+    constants: Sequence[bytes] = (),
+) -> bytes:
     """Binary COPY tuples (no header/trailer) for the rows; NaN in a float array means NULL.
 
     An ``i8`` column may be given as float64 with NaN for NULL (a nullable integer).
+    ``constants`` are text values (UTF-8) sent first in every row: a series' key columns.
     """
     rows = len(arrays[columns[0][0]])
     if rows == 0:
@@ -42,7 +47,7 @@ def encode_rows(columns: Sequence[Column], arrays: dict[str, npt.NDArray[np.gene
     for code in np.unique(pattern):
         index = np.flatnonzero(pattern == code) if len(nullable) else slice(None)
         null_columns = {i for bit, i in enumerate(nullable) if code >> bit & 1}
-        parts.append(_encode_group(columns, arrays, index, null_columns))
+        parts.append(_encode_group(columns, arrays, index, null_columns, constants))
     return b"".join(parts)
 
 
@@ -51,15 +56,21 @@ def _encode_group(
     arrays: dict[str, npt.NDArray[np.generic]],
     index: npt.NDArray[np.intp] | slice,
     null_columns: set[int],
+    constants: Sequence[bytes],
 ) -> bytes:
     fields: list[tuple[str, str]] = [("count", ">i2")]
+    for j, text in enumerate(constants):
+        fields += [(f"textlen{j}", ">i4"), (f"text{j}", f"S{len(text)}")]
     for i, (_name, kind) in enumerate(columns):
         fields.append((f"len{i}", ">i4"))
         if i not in null_columns:
             fields.append((f"val{i}", ">" + kind))
     first = arrays[columns[0][0]][index]
     record = np.empty(len(first), dtype=np.dtype(fields))
-    record["count"] = len(columns)
+    record["count"] = len(constants) + len(columns)
+    for j, text in enumerate(constants):
+        record[f"textlen{j}"] = len(text)
+        record[f"text{j}"] = text
     for i, (name, kind) in enumerate(columns):
         if i in null_columns:
             record[f"len{i}"] = -1
@@ -71,14 +82,17 @@ def _encode_group(
 
 
 def encode_chunks(
-    columns: Sequence[Column], arrays: dict[str, npt.NDArray[np.generic]], chunk_rows: int
+    columns: Sequence[Column],
+    arrays: dict[str, npt.NDArray[np.generic]],
+    chunk_rows: int,
+    constants: Sequence[bytes] = (),
 ) -> Iterator[tuple[int, bytes]]:
     """(rows in chunk, bytes) for a whole COPY stream: header first, trailer last."""
     rows = len(arrays[columns[0][0]])
     yield 0, HEADER
     for begin in range(0, rows, chunk_rows):
         chunk = {name: arrays[name][begin : begin + chunk_rows] for name, _ in columns}
-        yield len(chunk[columns[0][0]]), encode_rows(columns, chunk)
+        yield len(chunk[columns[0][0]]), encode_rows(columns, chunk, constants)
     yield 0, TRAILER
 
 

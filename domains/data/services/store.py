@@ -1,18 +1,14 @@
-"""The candle write path: check, quarantine, then bulk upsert in one transaction.
+"""The candle write path: check, quarantine, then write in one transaction.
 
-PostgreSQL: the good rows go by binary COPY (built with numpy, see ``pgcopy``) into a temporary
-staging table, then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE values differ``
-moves them into ``data_candle``. Re-ingesting a range therefore rewrites nothing that is already
-right, and ``RETURNING (xmax = 0)`` tells inserted rows from updated ones.
-SQLite: the same statements, with the staging table filled by ``executemany``.
+Rows after (or before) the series' stored range are appended straight into ``data_candle``
+(binary COPY on PostgreSQL); rows inside it are upserted through a staging table with
+``ON CONFLICT DO UPDATE ... WHERE values differ``, so re-ingesting a range changes nothing.
+See :mod:`~domains.data.services.writers` for the statements.
 
-Everything (staging, upsert, the series' coverage, the quarantined rows) happens in one
-transaction: a failure leaves nothing half-written.
+Everything (the writes, the series' coverage, the quarantined rows) happens in one transaction
+with the series row locked: a failure leaves nothing half-written, and concurrent writers to one
+series take turns.
 """
-
-# SQL here is assembled from fixed table and column names only; values always travel as
-# parameters (or psycopg.sql.Literal inside COPY, which takes no parameters).
-# ruff: noqa: S608
 
 import time
 from collections.abc import Callable, Sequence
@@ -21,32 +17,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection, transaction
-from django.db.backends.utils import CursorWrapper
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min
 
 from domains.data.models import Candle, QuarantinedRow, Series
-from domains.data.services import pgcopy
-from domains.data.services.columns import VALUE_FIELDS, CandleColumns, to_columns
+from domains.data.services import writers
+from domains.data.services.columns import CandleColumns, to_columns
 from domains.data.services.validation import RowProblem, check_candles
 from dsta.kernel.errors import InvalidInput
 from dsta.kernel.market import SeriesKey
 
 Progress = Callable[[int, int], None]  # (rows written so far, rows to write)
 
-STAGE = "data_candle_stage"
-KEY_COLUMNS = ("venue", "market_type", "symbol", "price_type", "timeframe")
-COPY_COLUMNS: tuple[pgcopy.Column, ...] = (
-    ("open_time", "i8"),
-    ("open", "f8"),
-    ("high", "f8"),
-    ("low", "f8"),
-    ("close", "f8"),
-    ("volume", "f8"),
-    ("quote_volume", "f8"),
-    ("trades", "i8"),
-)
-CHUNK_ROWS = 100_000
 # How many refused rows an error message lists in full (the count is always exact).
 MAX_LISTED_PROBLEMS = 100
 
@@ -65,21 +47,6 @@ class UpsertResult:
     @property
     def written(self) -> int:
         return self.inserted + self.updated
-
-
-def _q(name: str) -> str:
-    return f'"{name}"'
-
-
-_VALUES = ", ".join(_q(name) for name in VALUE_FIELDS)
-_STAGED = ", ".join(f"s.{_q(name)}" for name in VALUE_FIELDS)
-_CONFLICT = ", ".join((*KEY_COLUMNS, "open_time"))
-_SET = ", ".join(f"{_q(name)} = excluded.{_q(name)}" for name in VALUE_FIELDS)
-_INSERT = (
-    f"INSERT INTO data_candle ({', '.join(KEY_COLUMNS)}, open_time, {_VALUES}) "
-    f"SELECT %s, %s, %s, %s, %s, s.open_time, {_STAGED} FROM {STAGE} s WHERE true "
-    f"ON CONFLICT ({_CONFLICT}) DO UPDATE SET {_SET} "
-)
 
 
 def problems_error(problems: Sequence[RowProblem], *, source: str = "") -> InvalidInput:
@@ -136,11 +103,7 @@ def candles_upsert(
         record = _locked_series(series)
         inserted = updated = 0
         if len(good):
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    inserted, updated = _write_postgres(cursor, series, good, progress)
-                else:
-                    inserted, updated = _write_sqlite(cursor, series, good, progress)
+            inserted, updated = _write(record, series, good, progress)
             _advance_coverage(record, good, inserted, synthetic)
         if problems:
             _quarantine(record, source, problems)
@@ -196,93 +159,41 @@ def _quarantine(record: Series, source: str, problems: Sequence[RowProblem]) -> 
     )
 
 
-def _arrays(good: CandleColumns) -> dict[str, npt.NDArray[Any]]:
-    return {"open_time": good.open_time, **good.values()}
-
-
-def _write_postgres(
-    cursor: CursorWrapper, series: SeriesKey, good: CandleColumns, progress: Progress | None
+def _write(
+    record: Series, series: SeriesKey, good: CandleColumns, progress: Progress | None
 ) -> tuple[int, int]:
-    columns = ", ".join(_q(name) for name, _ in COPY_COLUMNS)
-    types = ", ".join(
-        f"{_q(name)} {'int8' if kind == 'i8' else 'float8'}" for name, kind in COPY_COLUMNS
-    )
-    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
-    cursor.execute(f"CREATE TEMP TABLE {STAGE} ({types}) ON COMMIT DROP")
+    """Append what lies outside the stored range, upsert the rest: (inserted, updated)."""
     total, done = len(good), 0
-    raw_cursor = cursor.cursor  # psycopg 3: Django's wrapper has no COPY
-    with raw_cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        for rows, chunk in pgcopy.encode_chunks(COPY_COLUMNS, _arrays(good), CHUNK_ROWS):
-            copy.write(chunk)
-            if rows and progress is not None:
-                done += rows
-                progress(done, total)
-    differs = (
-        f"({', '.join(f'data_candle.{_q(n)}' for n in VALUE_FIELDS)}) IS DISTINCT FROM "
-        f"({', '.join(f'excluded.{_q(n)}' for n in VALUE_FIELDS)})"
-    )
-    cursor.execute(
-        f"WITH upserted AS ({_INSERT} WHERE {differs} RETURNING (xmax = 0) AS inserted) "
-        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
-        "FROM upserted",
-        _key_params(series),
-    )
-    inserted, updated = cursor.fetchone()
-    cursor.execute(f"DROP TABLE {STAGE}")
-    return int(inserted), int(updated)
 
-
-def _nullable(values: npt.NDArray[np.float64], *, integer: bool = False) -> list[Any]:
-    """Python values for sqlite3, NaN as None (sqlite3 would store NaN as NULL, but say so)."""
-    missing = np.isnan(values)
-    if not missing.any():
-        return values.astype(np.int64).tolist() if integer else values.tolist()
-    column = values.astype(object)
-    if integer:
-        column[~missing] = values[~missing].astype(np.int64).tolist()
-    column[missing] = None
-    return column.tolist()
-
-
-def _write_sqlite(
-    cursor: CursorWrapper, series: SeriesKey, good: CandleColumns, progress: Progress | None
-) -> tuple[int, int]:
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (open_time INTEGER NOT NULL, "
-        + ", ".join(
-            f"{_q(name)} {'INTEGER' if kind == 'i8' else 'REAL'}" for name, kind in COPY_COLUMNS[1:]
-        )
-        + ")"
-    )
-    cursor.execute(f"DELETE FROM {STAGE}")
-    placeholders = ", ".join(["%s"] * len(COPY_COLUMNS))
-    columns = ", ".join(_q(name) for name, _ in COPY_COLUMNS)
-    total = len(good)
-    for begin in range(0, total, CHUNK_ROWS):
-        chunk = good.take(np.arange(begin, min(begin + CHUNK_ROWS, total)))
-        lists = [chunk.open_time.tolist()] + [
-            _nullable(getattr(chunk, name), integer=name == "trades") for name in VALUE_FIELDS
-        ]
-        cursor.executemany(
-            f"INSERT INTO {STAGE} ({columns}) VALUES ({placeholders})",
-            list(zip(*lists, strict=True)),
-        )
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
         if progress is not None:
-            progress(min(begin + CHUNK_ROWS, total), total)
+            progress(done, total)
 
-    key_match = " AND ".join(f"c.{name} = %s" for name in KEY_COLUMNS)
-    differs_join = " OR ".join(f"c.{_q(n)} IS NOT s.{_q(n)}" for n in VALUE_FIELDS)
-    changed = f"CASE WHEN c.open_time IS NOT NULL AND ({differs_join}) THEN 1 ELSE 0 END"
-    cursor.execute(
-        f"SELECT COUNT(c.open_time), COALESCE(SUM({changed}), 0) "
-        f"FROM {STAGE} s LEFT JOIN data_candle c ON {key_match} AND c.open_time = s.open_time",
-        _key_params(series),
-    )
-    existing, changed = cursor.fetchone()
-    differs = " OR ".join(f"data_candle.{_q(n)} IS NOT excluded.{_q(n)}" for n in VALUE_FIELDS)
-    cursor.execute(f"{_INSERT} WHERE {differs}", _key_params(series))
-    cursor.execute(f"DELETE FROM {STAGE}")
-    return total - int(existing), int(changed)
+    if connection.vendor == "postgresql":
+        append, upsert = writers.append_postgres, writers.upsert_postgres
+    else:
+        append, upsert = writers.append_sqlite, writers.upsert_sqlite
+    # The store keeps first/last exact (it is the only writer), so nothing stored lies outside.
+    times = good.open_time
+    if record.first_open_time is None or record.last_open_time is None:
+        outside = np.ones(total, dtype=bool)
+    else:
+        outside = (times < record.first_open_time) | (times > record.last_open_time)
+    inserted = updated = 0
+    with connection.cursor() as cursor:
+        if outside.any():
+            try:
+                with transaction.atomic():
+                    inserted = append(cursor, series, good.take(outside), advance)
+            except IntegrityError:
+                # Someone wrote around the store: fall back to the upsert for every row.
+                done, inserted, outside = 0, 0, np.zeros(total, dtype=bool)
+        if not outside.all():
+            more, updated = upsert(cursor, series, good.take(~outside), advance)
+            inserted += more
+    return inserted, updated
 
 
 def series_recount(*, series: SeriesKey) -> None:

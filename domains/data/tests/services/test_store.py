@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from domains.data.models import Candle, QuarantinedRow, Series
 from domains.data.selectors import candles_arrays, candles_frame, series_info
-from domains.data.services import store
+from domains.data.services import writers
 from domains.data.services.columns import to_columns
 from domains.data.services.store import candles_upsert, series_recount
 from domains.data.tests.conftest import NOW_MS
@@ -42,14 +42,24 @@ def test_postgres_writes_by_copy_and_reads_by_copy(now_ms):
             "the COPY path exists only on PostgreSQL (run with DATABASE_URL=postgres://...)"
         )
     key = series_key()
-    with CaptureQueriesContext(connection) as queries:
-        candles_upsert(series=key, frame=candles(50), now_ms=now_ms)
-        candles_arrays(series=key)
-    sql = " ".join(query["sql"] for query in queries.captured_queries)
-    # COPY runs on the raw psycopg cursor (Django does not log it); the staging table proves it.
-    assert "CREATE TEMP TABLE data_candle_stage" in sql
-    assert "INSERT INTO data_candle_stage" not in sql
-    assert len(candles_arrays(series=key)["open_time"]) == 50
+    frame = candles(50)
+    # COPY runs on the raw psycopg cursor, which Django does not log: rows that arrive while no
+    # logged statement inserts them came by COPY.
+    with CaptureQueriesContext(connection) as appended:
+        candles_upsert(series=key, frame=frame.iloc[:30], now_ms=now_ms)
+    with CaptureQueriesContext(connection) as upserted:
+        candles_upsert(series=key, frame=frame, now_ms=now_ms)  # 30 known rows, 20 new
+    with CaptureQueriesContext(connection) as read:
+        arrays = candles_arrays(series=key)
+
+    append_sql = " ".join(query["sql"] for query in appended.captured_queries)
+    assert "INSERT INTO data_candle" not in append_sql
+    upsert_sql = " ".join(query["sql"] for query in upserted.captured_queries)
+    assert "CREATE TEMP TABLE data_candle_stage" in upsert_sql
+    assert "INSERT INTO data_candle_stage" not in upsert_sql  # staged by COPY, not INSERT
+    assert "INSERT INTO data_candle (" in upsert_sql  # then moved over with ON CONFLICT
+    assert not any("SELECT" in query["sql"] for query in read.captured_queries)
+    assert len(arrays["open_time"]) == 50
 
 
 def test_reimporting_the_same_range_changes_nothing(now_ms):
@@ -138,18 +148,37 @@ def test_strict_refuses_the_whole_batch_and_lists_bad_rows(now_ms):
     assert not QuarantinedRow.objects.filter(series__symbol=key.symbol).exists()
 
 
-def test_database_refuses_what_the_checks_would_and_rolls_the_batch_back():
-    """A write that bypasses the checks still meets the table's constraints, all rows or none."""
+@pytest.mark.parametrize("path", ["append", "upsert"])
+def test_database_refuses_what_the_checks_would_and_rolls_the_batch_back(path):
+    """A write that bypasses the checks still meets the table's constraints: all rows or none."""
     key = series_key()
     frame = candles(10, seed=7)
     frame.loc[5, "high"] = frame.loc[5, "low"] - 1
     broken = to_columns(frame)
-    write = store._write_postgres if connection.vendor == "postgresql" else store._write_sqlite
+    backend = "postgres" if connection.vendor == "postgresql" else "sqlite"
+    write = getattr(writers, f"{path}_{backend}")
 
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-        write(cursor, key, broken, None)
+        write(cursor, key, broken, lambda rows: None)
 
     assert not Candle.objects.filter(symbol=key.symbol).exists()
+
+
+def test_rows_written_around_the_store_fall_back_to_the_upsert(now_ms):
+    """Append assumes nothing lies outside the series' range; a stray row makes it upsert."""
+    key = series_key()
+    frame = candles(20, seed=8)
+    candles_upsert(series=key, frame=frame.iloc[:10], now_ms=now_ms)
+    stray = frame.iloc[15]
+    Candle.objects.create(
+        **key.as_dict(), open_time=int(stray["open_time"]), open=1.0, high=2.0, low=0.5, close=1.5
+    )
+
+    result = candles_upsert(series=key, frame=frame, now_ms=now_ms)
+
+    assert (result.inserted, result.updated, result.unchanged) == (9, 1, 10)
+    stored = candles_arrays(series=key)
+    np.testing.assert_array_equal(stored["close"], frame["close"].to_numpy())
 
 
 def test_mark_series_store_without_volume(now_ms):

@@ -365,7 +365,7 @@ class PaperExchange:
                     amount=fill.amount,
                     fee=fill.fee,
                     fee_currency=fill.fee_currency,
-                    liquidity=fill.liquidity.value,
+                    liquidity=fill.liquidity.value if fill.liquidity else None,
                     filled_at=fill.timestamp,
                     occurred_at=fill.timestamp,
                 )

@@ -20,7 +20,9 @@ class Subscriptions:
     def __init__(self) -> None:
         self._added: list[tuple[type[Event], str]] = []
 
-    def add(self, event_type: type[Event], handler: Callable[[Any], object], subscriber: str) -> None:
+    def add(
+        self, event_type: type[Event], handler: Callable[[Any], object], subscriber: str
+    ) -> None:
         registry.subscribe(event_type, handler, subscriber=subscriber)
         self._added.append((event_type, subscriber))
 
@@ -53,7 +55,8 @@ def record_effect(subscriber: str, event: Event) -> None:
 def effect_counts() -> dict[tuple[str, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT subscriber, event_id, COUNT(*) FROM {EFFECTS_TABLE} GROUP BY subscriber, event_id"
+            f"SELECT subscriber, event_id, COUNT(*) FROM {EFFECTS_TABLE} "
+            "GROUP BY subscriber, event_id"
         )
         return {(s, e): n for s, e, n in cursor.fetchall()}
 
@@ -63,7 +66,8 @@ def effects_table() -> Iterator[str]:
     """A plain table for handler effects: rolled back with the handler's failed transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} (subscriber varchar(200), event_id varchar(64))"
+            f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} "
+            "(subscriber varchar(200), event_id varchar(64))"
         )
     yield EFFECTS_TABLE
     with connection.cursor() as cursor:

@@ -54,7 +54,9 @@ def _wait_for(predicate: Any, process: subprocess.Popen[str], what: str) -> None
     deadline = time.monotonic() + 60
     while not predicate():
         if process.poll() is not None:
-            pytest.fail(f"relay exited before {what}: {process.stdout.read() if process.stdout else ''}")
+            pytest.fail(
+                f"relay exited before {what}: {process.stdout.read() if process.stdout else ''}"
+            )
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
@@ -69,7 +71,9 @@ def _effects() -> dict[str, int]:
 @pytest.fixture
 def crash_effects() -> Iterator[None]:
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {EFFECTS_TABLE} (subscriber varchar(200), event_id varchar(64))")
+        cursor.execute(
+            f"CREATE TABLE {EFFECTS_TABLE} (subscriber varchar(200), event_id varchar(64))"
+        )
     yield
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {EFFECTS_TABLE}")
@@ -114,7 +118,9 @@ def test_relay_killed_mid_delivery_resumes_exactly_once(
     assert _effects() == {RECORDER: 1, BLOCKER: 1}
     row = OutboxMessage.objects.get(event_id=probe.id)
     assert (row.state, row.attempts) == (State.DELIVERED, 2)
-    assert set(InboxReceipt.objects.filter(event_id=probe.id).values_list("subscriber", flat=True)) == {
+    assert set(
+        InboxReceipt.objects.filter(event_id=probe.id).values_list("subscriber", flat=True)
+    ) == {
         RECORDER,
         BLOCKER,
     }

@@ -41,9 +41,14 @@ def _two_recorders(subscriptions: Subscriptions) -> tuple[Recorder, Recorder, st
 
 def test_rolled_back_transaction_publishes_nothing(subscriptions: Subscriptions) -> None:
     first, second, *_ = _two_recorders(subscriptions)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        publish(OrderFilled(order_id="o-1"))
-        raise RuntimeError("the order was not saved after all")
+
+    def place_order_then_fail() -> None:
+        with transaction.atomic():
+            publish(OrderFilled(order_id="o-1"))
+            raise RuntimeError("the order was not saved after all")
+
+    with pytest.raises(RuntimeError):
+        place_order_then_fail()
     assert drain() == 0
     assert not OutboxMessage.objects.exists()
     assert first.seen == second.seen == []
@@ -92,9 +97,11 @@ def test_failing_subscriber_is_retried_alone_with_backoff(
     publish(fill)
     row = OutboxMessage.objects.get(event_id=fill.id)
     assert (row.state, row.attempts) == (State.PENDING, 1)
-    assert "venue unavailable" in row.last_error and second_name in row.last_error
+    assert "venue unavailable" in row.last_error
+    assert second_name in row.last_error
     assert row.next_attempt_at >= before + timedelta(seconds=10)
-    assert first.seen == [fill] and second.seen == []
+    assert first.seen == [fill]
+    assert second.seen == []
 
     assert drain() == 0  # not due yet
     second.failing = False
@@ -188,10 +195,15 @@ def test_transient_events_skip_the_outbox(subscriptions: Subscriptions) -> None:
     subscriptions.add(TickReceived, broken, unique_subscriber())
     subscriptions.add(TickReceived, ticks, unique_subscriber())
     tick = TickReceived(price=101.5)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        publish(tick)  # delivered now, whatever the transaction does
-        assert ticks.seen == [tick]
-        raise RuntimeError("rolled back")
+
+    def tick_then_roll_back() -> None:
+        with transaction.atomic():
+            publish(tick)  # delivered now, whatever the transaction does
+            assert ticks.seen == [tick]
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        tick_then_roll_back()
     assert ticks.seen == [tick]  # a failing transient handler does not stop the others
     assert not OutboxMessage.objects.exists()
     assert not InboxReceipt.objects.exists()
@@ -243,9 +255,7 @@ def test_concurrent_relays_never_share_a_row(subscriptions: Subscriptions, setti
         thread.join(60)
     # Each row was claimed by exactly one relay (SKIP LOCKED on PostgreSQL).
     assert sum(processed) == 60
-    assert sorted(event.order_id for event in recorder.seen) == sorted(
-        f"o-{i}" for i in range(60)
-    )
+    assert sorted(event.order_id for event in recorder.seen) == sorted(f"o-{i}" for i in range(60))
     assert OutboxMessage.objects.filter(state=State.DELIVERED).count() == 60
 
 

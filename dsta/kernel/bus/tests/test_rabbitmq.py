@@ -47,7 +47,9 @@ class Broker:
 
 
 @pytest.fixture
-def rabbit(service_url: Callable[[str], str], settings: Any, bus_namespace: str) -> Iterator[Broker]:
+def rabbit(
+    service_url: Callable[[str], str], settings: Any, bus_namespace: str
+) -> Iterator[Broker]:
     url = service_url("rabbitmq")
     settings.BUS_URL = url
     settings.BUS_KIND = "rabbitmq"
@@ -124,11 +126,14 @@ def test_failures_are_retried_after_backoff_then_dead_lettered(
     finally:
         for consumer in consumers:
             consumer.close()
-    assert flaky.seen == [fill] and flaky.calls == 2
-    assert broken.calls == 2 and broken.seen == []
+    assert flaky.seen == [fill]
+    assert flaky.calls == 2
+    assert broken.calls == 2
+    assert broken.seen == []
     dead_queue = f"{queue_name(rabbit.namespace, names[1])}.dead"
     method, properties, body = rabbit.channel.basic_get(dead_queue, auto_ack=True)
-    assert method is not None and body is not None
+    assert method is not None
+    assert body is not None
     assert "subscriber is down" in properties.headers[ERROR_HEADER]
     assert str(fill.id) in body.decode()
 

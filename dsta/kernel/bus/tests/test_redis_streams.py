@@ -80,7 +80,8 @@ def test_redelivery_after_a_consumer_crash_is_deduplicated(
 
     survivor = build_consumer(subscriber, consumer_name="survivor")
     [reclaimed] = survivor.fetch(max_count=10, timeout=1)
-    assert reclaimed.attempt == 2 and reclaimed.envelope.event_id == fill.id
+    assert reclaimed.attempt == 2
+    assert reclaimed.envelope.event_id == fill.id
     survivor.settle(reclaimed, survivor.process(reclaimed))
     assert recorder.seen == [fill]  # the inbox made the second run a no-op
     assert _pending(redis_bus, stream, subscriber) == 0
@@ -104,18 +105,19 @@ def test_failures_are_retried_then_dead_lettered(
     for _ in range(4):
         for consumer in consumers:
             consumer.poll_once(timeout=0.2)
-    assert flaky.seen == [fill] and flaky.calls == 2
-    assert broken.calls == 3 and broken.seen == []
+    assert flaky.seen == [fill]
+    assert flaky.calls == 2
+    assert broken.calls == 3
+    assert broken.seen == []
     [(_, dead)] = redis_bus.xrange(dead_letter_key(bus_namespace))
-    assert dead["subscriber"] == broken_name and dead["attempts"] == "3"
+    assert dead["subscriber"] == broken_name
+    assert dead["attempts"] == "3"
     assert "subscriber is down" in dead["error"]
     stream = stream_key(bus_namespace, OrderFilled.name)
     assert _pending(redis_bus, stream, flaky_name) == _pending(redis_bus, stream, broken_name) == 0
 
 
-def test_consume_events_command_once(
-    redis_bus: redis.Redis, subscriptions: Subscriptions
-) -> None:
+def test_consume_events_command_once(redis_bus: redis.Redis, subscriptions: Subscriptions) -> None:
     recorder, subscriber = Recorder(), unique_subscriber()
     subscriptions.add(OrderFilled, recorder, subscriber)
     build_consumer(subscriber).setup()

@@ -41,6 +41,11 @@ def server(tmp_path: Path) -> Any:
     env = {
         **os.environ,
         "DSTA_VAR_DIR": str(tmp_path),
+        # Embedded mode: this test is about the command and its logs, not the servers.
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "REDIS_URL": "",
+        "BROKER_URL": "",
+        "BUS_URL": "",
         "DEBUG": "false",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",

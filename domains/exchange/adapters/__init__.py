@@ -1,0 +1,1 @@
+"""Ways out to the world: venues through ccxt (private to the exchange domain)."""

@@ -1,0 +1,106 @@
+"""Orders on a real venue: our rules first (precision, minimums, client order id), then ccxt.
+
+Nothing is sent when the order breaks a market rule: ``BelowMinimum``/``InvalidOrder`` are
+raised before the order request. A market order is priced from the venue's ticker (best ask for
+a buy, best bid for a sell) for the notional check, and that price sizes a market buy on venues
+that take it in the quote currency.
+"""
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from domains.exchange.adapters.ccxt_gateway import CcxtVenue
+from domains.exchange.api import (
+    AccountBalances,
+    Candle,
+    CancelResult,
+    Fill,
+    InvalidOrder,
+    MarketInfo,
+    MarketType,
+    OrderAck,
+    OrderBook,
+    OrderRequest,
+    OrderSide,
+    OrderType,
+    Ticker,
+    new_client_order_id,
+    validate_client_order_id,
+)
+from domains.exchange.services.precision import check_limits, prepare_order
+
+
+class LiveVenue:
+    """One real venue (and, for account calls, one credential)."""
+
+    def __init__(self, adapter: CcxtVenue) -> None:
+        self.adapter = adapter
+        self.venue = adapter.venue
+
+    def markets(self) -> list[MarketInfo]:
+        return self.adapter.markets()
+
+    def ticker(self, symbol: str) -> Ticker:
+        return self.adapter.ticker(symbol)
+
+    def order_book(self, symbol: str, depth: int | None) -> OrderBook:
+        return self.adapter.order_book(symbol, depth)
+
+    def ohlcv(
+        self, symbol: str, timeframe: str, since: datetime | None, limit: int | None
+    ) -> list[Candle]:
+        return self.adapter.ohlcv(symbol, timeframe, since, limit)
+
+    def balances(self, account_id: UUID) -> AccountBalances:
+        return self.adapter.balances(account_id)
+
+    def place_order(self, account_id: UUID, request: OrderRequest) -> OrderAck:
+        """Round to the market's precision, refuse what breaks its limits, then send."""
+        market = self.adapter.market(request.symbol)
+        if request.reduce_only and market.market_type is MarketType.SPOT:
+            raise InvalidOrder(
+                "reduce_only applies to derivative positions; spot has none",
+                details={"field": "reduce_only"},
+            )
+        client_order_id = validate_client_order_id(
+            self.venue, request.client_order_id or new_client_order_id(self.venue)
+        )
+        prepared = replace(prepare_order(market, request), client_order_id=client_order_id)
+        reference: Decimal | None = None
+        if prepared.type is OrderType.MARKET:
+            reference = self._reference_price(prepared.symbol, prepared.side)
+            check_limits(market, amount=prepared.amount, price=reference)
+        return self.adapter.send_order(
+            account_id, prepared, client_order_id=client_order_id, reference_price=reference
+        )
+
+    def get_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
+        return self.adapter.get_order(account_id, symbol, client_order_id)
+
+    def cancel_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
+        return self.adapter.cancel_order(account_id, symbol, client_order_id)
+
+    def cancel_orders(
+        self, account_id: UUID, symbol: str | None, client_order_ids: list[str] | None
+    ) -> CancelResult:
+        return self.adapter.cancel_orders(account_id, symbol, client_order_ids)
+
+    def open_orders(self, account_id: UUID, symbol: str | None) -> list[OrderAck]:
+        return self.adapter.open_orders(account_id, symbol)
+
+    def my_trades(
+        self, account_id: UUID, symbol: str | None, since: datetime | None, limit: int | None
+    ) -> list[Fill]:
+        return self.adapter.my_trades(account_id, symbol, since, limit)
+
+    def _reference_price(self, symbol: str, side: OrderSide) -> Decimal:
+        quote = self.adapter.ticker(symbol)
+        price = (quote.ask if side is OrderSide.BUY else quote.bid) or quote.last
+        if price is None:
+            raise InvalidOrder(
+                f"{self.venue} gave no price for {symbol}: a market order cannot be checked",
+                details={"symbol": symbol},
+            )
+        return price
