@@ -1,15 +1,16 @@
 """Candle ingest and read throughput on PostgreSQL, beside its baselines.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--server postgres://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--server postgres://...]
 
 Creates a temporary database on the server, migrates it, and measures with the same rows:
 
-write  candles_upsert (checks + binary COPY to staging + INSERT ... ON CONFLICT)   the project's path
-       candles_upsert again over the same range (nothing changes)                   idempotent re-ingest
-       psql \\copy from CSV (subprocess psql)                                       the practical limit
-       Django bulk_create of Candle instances                                       the naive path
-read   candles_arrays over the whole range (COPY TO binary -> numpy)                the project's path
-       raw psycopg COPY TO of the same query, bytes only                            the floor
+write  candles_upsert of new candles (checks + binary COPY into the table)    the project's path
+       candles_upsert again over the same range (nothing changes)              idempotent re-ingest
+       candles_upsert of new candles inside the stored range (staging + ON CONFLICT)
+       psql \\copy from CSV (subprocess psql)                                  the practical limit
+       Django bulk_create of Candle instances                                  the naive path
+read   candles_arrays over the whole range (COPY TO binary -> numpy)           the project's path
+       raw psycopg COPY TO of the same query, bytes only                       the floor
 
 Each write goes to its own series so nothing conflicts. The database is dropped at the end.
 """
@@ -112,7 +113,7 @@ def run(url: str, rows: int) -> None:
     from django.db import connection
 
     from domains.data.models import Candle
-    from domains.data.selectors import candles_arrays
+    from domains.data.selectors import candles_arrays, candles_frame
     from domains.data.services.store import candles_upsert
     from dsta.kernel.market import SeriesKey
 
@@ -124,12 +125,19 @@ def run(url: str, rows: int) -> None:
         return SeriesKey.of("binance", "spot", symbol, "trades", "1m")
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
+        cursor.execute("SELECT version()")  # and fail early when the server is unreachable
         server = cursor.fetchone()[0].split(" on ")[0]
     print(f"{rows:,} 1m candles; {server}; {os.cpu_count()} CPUs")
 
+    def empty_table() -> None:
+        """Every write starts from an empty table and a checkpoint, so none pays for another."""
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE data_candle, data_series CASCADE")
+            cursor.execute("CHECKPOINT")
+
     results: dict[str, float] = {}
     ours = key("BTC/USDT")
+    empty_table()
     seconds, outcome = timed(lambda: candles_upsert(series=ours, frame=frame, now_ms=now_ms))
     assert outcome.inserted == rows, outcome
     results["candles_upsert (new rows)"] = seconds
@@ -137,38 +145,13 @@ def run(url: str, rows: int) -> None:
     assert outcome.unchanged == rows, outcome
     results["candles_upsert (same rows again)"] = seconds
 
-    with tempfile.TemporaryDirectory() as folder:
-        csv_path = Path(folder) / "candles.csv"
-        baseline = key("ETH/USDT").as_dict()
-        frame.assign(**baseline).astype({"trades": "Int64"})[
-            KEY_COLUMNS + ["open_time"] + VALUE_COLUMNS
-        ].to_csv(csv_path, header=False, index=False, float_format="%.17g")
-        connection.close()  # psql needs no competing open transaction
-        seconds, _ = timed(lambda: psql_copy(url, csv_path))
-    results["psql \\copy (CSV)"] = seconds
-
-    naive = key("SOL/USDT").as_dict()
-
-    def bulk_create() -> None:
-        records = frame.to_dict("records")
-        Candle.objects.bulk_create(
-            (Candle(**naive, **{k: v for k, v in record.items()}) for record in records),
-            batch_size=5_000,
-        )
-
-    seconds, _ = timed(bulk_create)
-    results["Django bulk_create"] = seconds
-
-    print("\nwrite                               seconds     candles/s   vs \\copy")
-    copy_seconds = results["psql \\copy (CSV)"]
-    for label, seconds in results.items():
-        print(f"  {label:32} {seconds:8.2f} {rows / seconds:13,.0f}   {seconds / copy_seconds:5.2f}x")
-
+    # Reads while the table holds exactly this series.
     seconds, arrays = timed(lambda: candles_arrays(series=ours))
     assert arrays["open_time"].shape == (rows,)
     np.testing.assert_array_equal(arrays["close"], frame["close"].to_numpy())
     reads = {"candles_arrays -> numpy": seconds}
-
+    seconds, _ = timed(lambda: candles_frame(series=ours))
+    reads["candles_frame -> pandas"] = seconds
     raw = psycopg.connect(url)
 
     def raw_copy() -> int:
@@ -188,6 +171,44 @@ def run(url: str, rows: int) -> None:
     seconds, _ = timed(raw_copy)
     raw.close()
     reads["raw psycopg COPY TO (bytes)"] = seconds
+
+    # New rows inside the stored range go through staging + ON CONFLICT instead of the append.
+    empty_table()
+    inside = key("XRP/USDT")
+    candles_upsert(series=inside, frame=frame.iloc[[0, -1]], now_ms=now_ms)
+    seconds, outcome = timed(lambda: candles_upsert(series=inside, frame=frame, now_ms=now_ms))
+    assert outcome.inserted == rows - 2, outcome
+    results["candles_upsert (new, in range)"] = seconds
+
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path = Path(folder) / "candles.csv"
+        baseline = key("ETH/USDT").as_dict()
+        frame.assign(**baseline).astype({"trades": "Int64"})[
+            [*KEY_COLUMNS, "open_time", *VALUE_COLUMNS]
+        ].to_csv(csv_path, header=False, index=False, float_format="%.17g")
+        empty_table()
+        connection.close()  # psql needs no competing open transaction
+        seconds, _ = timed(lambda: psql_copy(url, csv_path))
+    results["psql \\copy (CSV)"] = seconds
+
+    naive = key("SOL/USDT").as_dict()
+
+    def bulk_create() -> None:
+        records = frame.to_dict("records")
+        Candle.objects.bulk_create(
+            (Candle(**naive, **{k: v for k, v in record.items()}) for record in records),
+            batch_size=5_000,
+        )
+
+    empty_table()
+    seconds, _ = timed(bulk_create)
+    results["Django bulk_create"] = seconds
+
+    print("\nwrite                               seconds     candles/s   vs \\copy")
+    copy_seconds = results["psql \\copy (CSV)"]
+    for label, seconds in results.items():
+        ratio = seconds / copy_seconds
+        print(f"  {label:32} {seconds:8.2f} {rows / seconds:13,.0f}   {ratio:5.2f}x")
     print("\nread (whole range)                  seconds     candles/s   vs raw")
     for label, seconds in reads.items():
         ratio = seconds / reads["raw psycopg COPY TO (bytes)"]

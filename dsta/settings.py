@@ -5,6 +5,7 @@ layer) so one command runs everything. Production values come only from the envi
 production (``DSTA_ENV=production``) a missing secret is a startup error, not a silent default.
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -173,13 +174,116 @@ DSTA_CONFIG_MAX_VALUE_BYTES = env.int("DSTA_CONFIG_MAX_VALUE_BYTES", default=64 
 # A process re-reads the kill switch when its cached state is older than this.
 DSTA_KILL_SWITCH_MAX_AGE_SECONDS = env.float("DSTA_KILL_SWITCH_MAX_AGE_SECONDS", default=5.0)
 
+# --- secrets and notifications (core) -------------------------------------------------------
+
+
+def _local_secrets_key() -> str:
+    """A Fernet key generated once per checkout and kept in var/, like the SECRET_KEY."""
+    path = VAR_DIR / "secrets_keys"
+    if not path.exists():
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotate_secrets re-encrypts).
+DSTA_SECRETS_KEYS = env.list("DSTA_SECRETS_KEYS", default=[])
+if not DSTA_SECRETS_KEYS:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DSTA_SECRETS_KEYS must be set when DSTA_ENV=production")
+    DSTA_SECRETS_KEYS = [_local_secrets_key()]
+# Email through Django's backend (SMTP unless EMAIL_BACKEND says otherwise).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="dsta@localhost")
+# Telegram Bot API: the platform's bot; users give their chat id in their preferences.
+DSTA_TELEGRAM_BOT_TOKEN = env.str("DSTA_TELEGRAM_BOT_TOKEN", default="")
+DSTA_TELEGRAM_API_BASE = env.str("DSTA_TELEGRAM_API_BASE", default="https://api.telegram.org")
+# Same user + dedupe key within this many seconds: one delivery.
+DSTA_NOTIFICATIONS_DEDUPE_SECONDS = env.int("DSTA_NOTIFICATIONS_DEDUPE_SECONDS", default=300)
+# Attempts per channel, and the backoff between them: base * 2^(attempt-1), capped.
+DSTA_NOTIFICATIONS_MAX_ATTEMPTS = env.int("DSTA_NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+DSTA_NOTIFICATIONS_RETRY_BASE_SECONDS = env.float(
+    "DSTA_NOTIFICATIONS_RETRY_BASE_SECONDS", default=10.0
+)
+DSTA_NOTIFICATIONS_RETRY_MAX_SECONDS = env.float(
+    "DSTA_NOTIFICATIONS_RETRY_MAX_SECONDS", default=1800.0
+)
+DSTA_NOTIFICATIONS_HTTP_TIMEOUT_SECONDS = env.float(
+    "DSTA_NOTIFICATIONS_HTTP_TIMEOUT_SECONDS", default=10.0
+)
+# Webhooks to loopback/private addresses and over plain http: fine locally, refused in
+# production unless allowed (a user-supplied URL must not reach internal services).
+DSTA_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env.bool(
+    "DSTA_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=not PRODUCTION
+)
+
+# --- authentication, API keys, users (core; docs/domains/core.md) ---------------------------
+# JWTs are signed with HS256 under this key (default: derived from SECRET_KEY).
+DSTA_JWT_SIGNING_KEY = env.str("DSTA_JWT_SIGNING_KEY", default="")
+DSTA_JWT_ISSUER = env.str("DSTA_JWT_ISSUER", default="dsta")
+DSTA_JWT_ACCESS_TTL_SECONDS = env.int("DSTA_JWT_ACCESS_TTL_SECONDS", default=300)
+DSTA_JWT_REFRESH_TTL_SECONDS = env.int("DSTA_JWT_REFRESH_TTL_SECONDS", default=14 * 24 * 3600)
+# Lockout: this many failed logins for one username from one address within the window lock
+# that pair out for the cool-off (counted in the cache; never a permanent lock).
+DSTA_LOGIN_MAX_FAILURES = env.int("DSTA_LOGIN_MAX_FAILURES", default=5)
+DSTA_LOGIN_FAILURE_WINDOW_SECONDS = env.int("DSTA_LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+DSTA_LOGIN_LOCKOUT_SECONDS = env.int("DSTA_LOGIN_LOCKOUT_SECONDS", default=300)
+# An API key's last-used time is written at most once per this many seconds.
+DSTA_API_KEY_LAST_USED_INTERVAL_SECONDS = env.int(
+    "DSTA_API_KEY_LAST_USED_INTERVAL_SECONDS", default=60
+)
+DSTA_INVITE_TTL_SECONDS = env.int("DSTA_INVITE_TTL_SECONDS", default=7 * 24 * 3600)
+# Per-user, per-API-key and per-address (anonymous) request rates; "none" turns one off.
+DSTA_THROTTLE_RATES = {
+    scope: None if rate.lower() == "none" else rate
+    for scope, rate in {
+        "user": env.str("DSTA_THROTTLE_USER", default="1200/min"),
+        "api_key": env.str("DSTA_THROTTLE_API_KEY", default="600/min"),
+        "anon": env.str("DSTA_THROTTLE_ANON", default="120/min"),
+    }.items()
+}
+# OpenID Connect sign-in: off unless an issuer is set (its discovery document is read).
+DSTA_OIDC_ISSUER = env.str("DSTA_OIDC_ISSUER", default="")
+DSTA_OIDC_CLIENT_ID = env.str("DSTA_OIDC_CLIENT_ID", default="")
+DSTA_OIDC_CLIENT_SECRET = env.str("DSTA_OIDC_CLIENT_SECRET", default="")
+# Where the provider sends the browser back; default: this server's /api/v1/auth/oidc/callback.
+DSTA_OIDC_REDIRECT_URI = env.str("DSTA_OIDC_REDIRECT_URI", default="")
+DSTA_OIDC_SCOPES = env.str("DSTA_OIDC_SCOPES", default="openid email profile")
+# Users seen for the first time are created with this role (empty: refuse unknown users).
+DSTA_OIDC_DEFAULT_ROLE = env.str("DSTA_OIDC_DEFAULT_ROLE", default="viewer")
+DSTA_OIDC_TIMEOUT_SECONDS = env.float("DSTA_OIDC_TIMEOUT_SECONDS", default=10.0)
+# Argon2id first: new and re-hashed passwords use it; PBKDF2 still reads older hashes.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Django's model backend plus the login lockout (admin and API logins alike).
+AUTHENTICATION_BACKENDS = ["domains.core.backends.LockoutModelBackend"]
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Core's classes put a kernel Principal on request.auth; the first one's header
+    # (WWW-Authenticate: Bearer) makes an anonymous request a 401 rather than a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "domains.core.http.authentication.BearerTokenAuthentication",
+        "domains.core.http.authentication.ApiKeyAuthentication",
+        "domains.core.http.authentication.PrincipalSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every endpoint needs a signed-in user with a role unless it says otherwise.
+    "DEFAULT_PERMISSION_CLASSES": ["dsta.kernel.permissions.AnyRole"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "dsta.kernel.throttling.PrincipalRateThrottle",
+        "dsta.kernel.throttling.AnonymousRateThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dsta.kernel.http.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -195,7 +299,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Only health, readiness and login need no identity (ARCHITECTURE.md): the docs do.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["dsta.kernel.permissions.AnyRole"],
 }
 # Bodies larger than this are refused with 413 before any view parses them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)

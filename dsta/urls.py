@@ -22,6 +22,8 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="openapi-schema", template_name="ops/redoc.html"),
         name="api-redoc",
     ),
+    path("api/v1/auth/", include("domains.core.http.auth_urls")),
+    path("api/v1/users/", include("domains.core.http.users_urls")),
     path("api/v1/config/", include("domains.core.http.config_urls")),
     path("api/v1/jobs/", include("dsta.kernel.jobs.urls")),
 ]

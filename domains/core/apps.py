@@ -28,3 +28,40 @@ class CoreConfig(AppConfig):
         post_migrate.connect(
             sync_declared_keys_after_migrate, sender=self, dispatch_uid="core.config_sync"
         )
+        self._wire_auth_users_audit()
+
+    def _wire_auth_users_audit(self) -> None:
+        """Auth, users and audit: rpc services, the config-change audit subscriber, Django's
+        login signals (lockout + audit), default role of new users, role groups after migrate."""
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+        from django.db.models.signals import post_migrate, post_save
+
+        from domains.core.api import AuditApi, AuthApi, UsersApi
+        from domains.core.events import ConfigChanged
+        from domains.core.handlers import (
+            CONFIG_AUDIT_SUBSCRIBER,
+            ensure_roles_after_migrate,
+            on_config_changed_audit,
+            on_login_failed,
+            on_user_created_give_default_role,
+            on_user_logged_in,
+        )
+        from domains.core.services.audit import AuditService
+        from domains.core.services.auth import AuthService
+        from domains.core.services.users import UsersService
+        from dsta.kernel import rpc
+        from dsta.kernel.bus import subscribe
+
+        rpc.register(AuthApi, AuthService())
+        rpc.register(AuditApi, AuditService())
+        rpc.register(UsersApi, UsersService())
+        subscribe(ConfigChanged, on_config_changed_audit, subscriber=CONFIG_AUDIT_SUBSCRIBER)
+        user_login_failed.connect(on_login_failed, dispatch_uid="core.login_failed")
+        user_logged_in.connect(on_user_logged_in, dispatch_uid="core.user_logged_in")
+        post_save.connect(
+            on_user_created_give_default_role,
+            sender=get_user_model(),
+            dispatch_uid="core.default_role",
+        )
+        post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="core.ensure_roles")

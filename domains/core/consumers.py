@@ -1,10 +1,12 @@
-"""WebSocket ``/api/v1/config/watch``: live configuration changes for signed-in users."""
+"""WebSockets of the core domain: ``/api/v1/config/watch`` (live configuration changes) and
+``/api/v1/notifications/stream`` (a user's in-app notifications), for signed-in users."""
 
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from domains.core.adapters.in_app import user_group
 from domains.core.api import DEFAULT_ENVIRONMENT
 from domains.core.services.watch import WATCH_GROUP
 
@@ -66,3 +68,39 @@ class ConfigWatchConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {name: message[name] for name in ("type", "key", "environment", "version", "value")}
         )
+
+
+class NotificationStreamConsumer(AsyncJsonWebsocketConsumer):
+    """``WS /api/v1/notifications/stream``: the signed-in user's in-app notifications, live.
+
+    Each in-app delivery sends ``{"type": "notification", "notification": {id, user_id,
+    priority, subject, body, template, data, source, created_at}}``. One group per user, so a
+    user only ever receives their own; past notifications are in ``GET .../history``.
+    Anything the client sends is ignored.
+    """
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        """Accept signed-in users into their own group; close with 4401 otherwise."""
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.group = user_group(int(user.pk))
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        """Leave the user's group (if the connection got that far)."""
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """The stream is one-way: incoming frames are ignored, not parsed."""
+
+    async def notification_message(self, message: dict[str, Any]) -> None:
+        """A ``notification.message`` group message: forward the notification."""
+        await self.send_json({"type": "notification", "notification": message["notification"]})

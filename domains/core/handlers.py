@@ -5,16 +5,26 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from domains.core.api import declared_config_keys
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from domains.core.api import AuditAction, declared_config_keys
 from domains.core.events import ConfigChanged
 from domains.core.models import ConfigKey
+from domains.core.services.audit import audit_record
+from domains.core.services.clients import client_ip
 from domains.core.services.keys import config_keys_sync
+from domains.core.services.lockout import register_login_failure
+from domains.core.services.login import LOGIN_AUDITED_ATTRIBUTE
+from domains.core.services.roles import ensure_roles, give_default_role
 from domains.core.services.watch import config_watch_broadcast
 
 logger = logging.getLogger(__name__)
 
 # Subscriber names are stable ids: the bus keys its inbox (dedupe) on them.
 CONFIG_WATCH_SUBSCRIBER = "core.config_watch"
+CONFIG_AUDIT_SUBSCRIBER = "core.config_audit"
 
 
 def on_config_changed_push_to_watchers(event: ConfigChanged) -> None:
@@ -36,3 +46,82 @@ def sync_declared_keys_after_migrate(using: str = DEFAULT_DB_ALIAS, **kwargs: An
     created = [result.key for result in results if result.created]
     if created:
         logger.info("config keys created: %s", ", ".join(created))
+
+
+# --- authentication, users, audit ------------------------------------------------------------
+
+
+def on_config_changed_audit(event: ConfigChanged) -> None:
+    """Every committed configuration change goes into the audit log (not its value: the
+    history keeps that; the log says who changed what, when)."""
+    audit_record(
+        action=AuditAction.CONFIG_CHANGED,
+        user_id=event.changed_by,
+        target=f"config:{event.key}@{event.environment}",
+        details={"key": event.key, "environment": event.environment, "version": event.version},
+    )
+
+
+def on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
+    """``user_login_failed`` (API and admin logins alike): count the failure towards the
+    lockout and audit it. ``credentials`` arrives with the password already masked."""
+    username = str(credentials.get("username") or "")
+    if not username:
+        return
+    ip = client_ip(request)
+    locked_for = register_login_failure(username, ip)
+    owner = get_user_model().objects.filter(username=username).values_list("pk", flat=True)
+    user_id = next(iter(owner), None)
+    audit_record(
+        action=AuditAction.LOGIN_FAILED,
+        user_id=user_id,
+        username=username,
+        details={"username": username},
+        ip=ip,
+    )
+    if locked_for:
+        audit_record(
+            action=AuditAction.LOGIN_LOCKED,
+            user_id=user_id,
+            username=username,
+            details={"username": username, "seconds": locked_for},
+            ip=ip,
+        )
+
+
+def on_user_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in`` (a Django session login: admin, dashboard): audit it, unless the
+    API login already did."""
+    if request is not None and getattr(request, LOGIN_AUDITED_ATTRIBUTE, False):
+        return
+    audit_record(
+        action=AuditAction.LOGIN,
+        user_id=user.pk,
+        username=user.get_username(),
+        details={"method": "session"},
+        ip=client_ip(request),
+    )
+
+
+def on_user_created_give_default_role(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """post_save of the user model: a new user starts as a viewer."""
+    if created and not raw:
+        give_default_role(instance)
+
+
+def ensure_roles_after_migrate(
+    sender: Any = None, using: str = DEFAULT_DB_ALIAS, **kwargs: Any
+) -> None:
+    """post_migrate receiver: the role groups exist with their permissions (also after the
+    test runner's flushes, which empty the groups table)."""
+    # post_migrate is sent once per installed app; run once, after the last app, when every
+    # app's permissions exist.
+    if using != DEFAULT_DB_ALIAS or sender is not list(apps.get_app_configs())[-1]:
+        return
+    if Group._meta.db_table not in connections[using].introspection.table_names():
+        return
+    ensure_roles()

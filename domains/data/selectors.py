@@ -189,6 +189,7 @@ def _read_postgres(
     payload = bytearray()
     with (
         connection.cursor() as cursor,
+        connection.wrap_database_errors,
         cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy,
     ):
         for block in copy:

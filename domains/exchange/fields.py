@@ -43,13 +43,21 @@ class ExactDecimalField(models.DecimalField):
             return None
         if not isinstance(value, Decimal):  # an expression or a lookup's already-prepared value
             return value
-        step = Decimal(1).scaleb(-self.decimal_places)  # type: ignore[arg-type]
+        step = Decimal(1).scaleb(-int(self.decimal_places or 0))
         value = value.quantize(step)
         if value == 0:
             value = abs(value)  # never store "-0.000…"
         return format(value, "f") if connection.vendor == "sqlite" else value
 
     def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> Any:
-        if value is None or isinstance(value, Decimal):
-            return value
-        return Decimal(str(value))
+        if value is None:
+            return None
+        return plain(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def plain(value: Decimal) -> Decimal:
+    """``value`` without the column's padding zeros, never in exponent form:
+    ``1000.000…`` -> ``1000``, ``0.1000…`` -> ``0.1``."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()

@@ -54,6 +54,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None or not isinstance(exc, drf.APIException):
         return response
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    # A DRF exception raised with its own code (AuthenticationFailed(..., code="token_expired"))
+    # keeps that code: it is the reason a client can act on.
+    specific = exc.get_codes()
+    if isinstance(specific, str) and specific != exc.default_code:
+        code = specific
     if isinstance(exc, drf.ValidationError):
         message, details = "request failed validation", response.data
     else:

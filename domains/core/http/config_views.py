@@ -3,7 +3,7 @@
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from domains.core.http.serializers import (
 from domains.core.selectors import config_entries_list, config_entry_get, config_history
 from domains.core.serial import serialize_entry, serialize_version
 from domains.core.services.values import config_value_set
+from dsta.kernel.permissions import AnyRole, IsAdmin
 
 ENVIRONMENT_PARAMETER = OpenApiParameter(
     "environment",
@@ -44,7 +45,7 @@ def _query(serializer_class: type[EnvironmentQuerySerializer], request: Request)
 class ConfigListView(APIView):
     """Every key with its schema and its effective value in one environment."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AnyRole]
 
     @extend_schema(
         operation_id="config_list",
@@ -70,13 +71,12 @@ class ConfigListView(APIView):
 
 
 class ConfigKeyView(APIView):
-    """Read (signed-in users) or write (staff) one key."""
+    """Read (any role) or write (admin) one key."""
 
     def get_permissions(self) -> list[BasePermission]:
-        # Explicit and simple until RBAC lands: reads need a login, writes need staff.
         if self.request.method == "PUT":
-            return [IsAuthenticated(), IsAdminUser()]
-        return [IsAuthenticated()]
+            return [IsAdmin]
+        return [AnyRole]
 
     @extend_schema(
         operation_id="config_get",
@@ -126,7 +126,7 @@ class ConfigKeyView(APIView):
 class ConfigHistoryView(APIView):
     """The versions written for one key in one environment, newest first."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AnyRole]
 
     @extend_schema(
         operation_id="config_history",

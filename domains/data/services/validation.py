@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domains.data.services.columns import OPTIONAL_FIELDS, PRICE_FIELDS, CandleColumns
-from dsta.kernel.market import PriceType, SeriesKey
+from dsta.kernel.market import PriceType, SeriesKey, Timeframe
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -54,10 +54,22 @@ class CheckedCandles:
 def iso(ts_ms: int) -> str:
     """A UTC millisecond timestamp as ISO-8601, for messages."""
     try:
-        moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+        moment = datetime.fromtimestamp(ts_ms // 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return f"{ts_ms} ms"
+    if ts_ms % 1000:
+        moment = moment.replace(microsecond=ts_ms % 1000 * 1000)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _off_grid(ts_ms: int, timeframe: Timeframe) -> str:
+    """How far a time is from the nearest bar open, e.g. "17 ms after 00:00:00"."""
+    after = (ts_ms - timeframe.origin_ms) % timeframe.ms
+    before = timeframe.ms - after
+    if after <= before:
+        return f"{after} ms after {iso(ts_ms - after)}"
+    return f"{before} ms before {iso(ts_ms + before)}"
 
 
 def _row_checks(
@@ -105,7 +117,14 @@ def _row_checks(
                 )
 
     misaligned = (t - tf.origin_ms) % tf.ms != 0
-    checks.append((misaligned, lambda i: f"open time {iso(int(t[i]))} is not on the {tf} grid"))
+    checks.append(
+        (
+            misaligned,
+            lambda i: (
+                f"open time {iso(int(t[i]))} is not on the {tf} grid ({_off_grid(int(t[i]), tf)})"
+            ),
+        )
+    )
     checks.append((t < 0, lambda i: f"open time {t[i]} is before 1970"))
     future = t > now_ms
     checks.append(

@@ -74,7 +74,8 @@ def _copy_in(
     constants: tuple[bytes, ...] = (),
 ) -> None:
     raw_cursor = cursor.cursor  # psycopg 3's cursor: Django's wrapper has no COPY
-    with raw_cursor.copy(statement) as copy:
+    # Django maps driver errors to django.db errors only for what it runs itself.
+    with cursor.db.wrap_database_errors, raw_cursor.copy(statement) as copy:
         for count, chunk in pgcopy.encode_chunks(
             COPY_COLUMNS, _arrays(rows), CHUNK_ROWS, constants
         ):

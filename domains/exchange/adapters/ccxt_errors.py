@@ -51,10 +51,11 @@ _SECRET_QUERY = re.compile(
 MESSAGE_MAX = 500
 
 
-def our_error_class(error: Exception) -> type[ExchangeFailure]:
-    """The domain error class a ccxt exception maps to."""
+def our_error_class(error: Exception | type[Exception]) -> type[ExchangeFailure]:
+    """The domain error class a ccxt exception (or exception class) maps to."""
+    kind = error if isinstance(error, type) else type(error)
     for ccxt_class, ours in _MAPPING:
-        if isinstance(error, ccxt_class):
+        if issubclass(kind, ccxt_class):
             return ours
     return VenueUnavailable
 

@@ -119,11 +119,31 @@ def new_exchange(
     return exchange
 
 
+_MARKET_KEYS_DEFAULT_NONE = (
+    "settle",
+    "settleId",
+    "linear",
+    "inverse",
+    "subType",
+    "contractSize",
+    "expiry",
+    "expiryDatetime",
+    "strike",
+    "optionType",
+    "index",
+)
+
+
 def offline_markets(path: Path, *, precision_as_decimal_places: bool = False) -> dict[str, Any]:
     """ccxt market metadata from a JSON file ``{symbol: market}`` (e.g. ccxt's static test
     fixtures), for ``exchange.set_markets``. ``precision_as_decimal_places`` converts an older
-    file's decimal places ``n`` into the tick ``10**-n`` ccxt 4's tick-size venues expect."""
+    file's decimal places ``n`` into the tick ``10**-n`` ccxt 4's tick-size venues expect;
+    market keys such a file lacks are added as None."""
     markets: dict[str, Any] = json.loads(path.read_text())
+    for market in markets.values():
+        # Older files lack keys newer ccxt reads unconditionally (market["inverse"]).
+        for key in _MARKET_KEYS_DEFAULT_NONE:
+            market.setdefault(key, None)
     if precision_as_decimal_places:
         for market in markets.values():
             precision = market.get("precision") or {}

@@ -54,7 +54,7 @@ def when(ms: Any, fallback: Callable[[], datetime]) -> datetime:
 def market_info(venue: str, market: Mapping[str, Any], precision_mode: int) -> MarketInfo | None:
     """Our MarketInfo for a ccxt market; None for kinds we do not trade (e.g. margin-only)."""
     try:
-        market_type = MarketType(market.get("type"))
+        market_type = MarketType(str(market.get("type")))
     except ValueError:
         return None
     mode = _PRECISION_MODES.get(precision_mode)

@@ -14,8 +14,8 @@ from uuid import UUID
 from domains.exchange.adapters.ccxt_gateway import CcxtVenue
 from domains.exchange.api import (
     AccountBalances,
-    Candle,
     CancelResult,
+    Candle,
     Fill,
     InvalidOrder,
     MarketInfo,

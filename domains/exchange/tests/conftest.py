@@ -10,6 +10,12 @@ import pytest
 from domains.exchange.services.paper.service import PaperExchange
 from domains.exchange.tests.factories import ManualClock
 from dsta.kernel.bus import Event, subscribe, unsubscribe
+from dsta.kernel.rpc.testing import (  # noqa: F401 (fixtures are found by name)
+    live_server_process,
+    rpc_binding,
+    rpc_extra_modules,
+    rpc_server_pool,
+)
 
 
 @pytest.fixture

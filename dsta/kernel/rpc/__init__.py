@@ -10,6 +10,7 @@ registers its implementation in ``AppConfig.ready``: ``rpc.register(ConfigApi, C
 and callers write ``rpc.resolve(ConfigApi).get_value(key="...")``. See docs/rpc.md.
 """
 
+from dsta.kernel.rpc.caller import calling_domain
 from dsta.kernel.rpc.contract import MethodSpec, ServiceSpec
 from dsta.kernel.rpc.errors import (
     BadArguments,
@@ -37,6 +38,7 @@ __all__ = [
     "ServiceNotRegistered",
     "ServiceSpec",
     "UnknownMethod",
+    "calling_domain",
     "clear_client_cache",
     "load_extra_modules",
     "register",

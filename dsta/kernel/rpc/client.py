@@ -18,6 +18,7 @@ from django.conf import settings
 
 from dsta.kernel.errors import DstaError, PayloadTooLarge, error_class_for
 from dsta.kernel.observability.context import request_id_var
+from dsta.kernel.rpc.caller import CALLER_HEADER, calling_domain
 from dsta.kernel.rpc.contract import MethodSpec, ServiceSpec
 from dsta.kernel.rpc.errors import RemoteUnavailable, RpcError
 
@@ -51,6 +52,9 @@ class RemoteTransport:
             headers["Authorization"] = f"Bearer {token}"
         if (request_id := request_id_var.get()) != "-":
             headers["X-Request-ID"] = request_id
+        # Who is calling, for the few methods that only one domain may call (caller.py).
+        if (caller := calling_domain()) is not None:
+            headers[CALLER_HEADER] = caller
         response = self._send(f"{RPC_PATH}/{method.service}/{method.name}", body, headers)
         if response.headers.get(RPC_MARKER_HEADER) != "1":
             if response.status_code == 413:  # refused by a body-size limit before the endpoint

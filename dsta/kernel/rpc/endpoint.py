@@ -19,6 +19,7 @@ from ninja import NinjaAPI
 
 from dsta.kernel.errors import DstaError
 from dsta.kernel.http import error_body, error_response
+from dsta.kernel.rpc.caller import CALLER_HEADER, serving_remote_call
 from dsta.kernel.rpc.client import RPC_MARKER_HEADER
 from dsta.kernel.rpc.errors import BadServiceToken
 from dsta.kernel.rpc.registry import load_extra_modules, local_method
@@ -56,9 +57,10 @@ def _dispatch(request: HttpRequest, token: str, service: str, method: str) -> Ht
         load_extra_modules()
         spec, implementation = local_method(service, method)
         kwargs = spec.decode_arguments(request.body)
-        return HttpResponse(
-            spec.encode_result(implementation(**kwargs)), content_type="application/json"
-        )
+        # The token is valid, so the caller the remote process names is believed (caller.py).
+        with serving_remote_call(request.headers.get(CALLER_HEADER)):
+            result = implementation(**kwargs)
+        return HttpResponse(spec.encode_result(result), content_type="application/json")
     except DstaError as exc:
         # The implementation's own errors cross the wire by code, like the registry's.
         return JsonResponse(exc.as_dict(), status=exc.status)

@@ -5,6 +5,7 @@ nothing. Strict by default: a file with any bad row is refused, with the rows li
 ``--lenient`` bad rows are quarantined (see the admin) and the rest stored.
 """
 
+import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,9 @@ class Command(BaseCommand):
             if options["no_progress"]:
                 return
             if bar is None:
-                bar = tqdm(total=total, unit="candles", desc=path.name, file=self.stderr)
+                # The raw stream: Django's OutputWrapper would end each redraw with a newline.
+                stream = getattr(self.stderr, "_out", sys.stderr)
+                bar = tqdm(total=total, unit="candles", desc=path.name, file=stream)
             bar.update(done - bar.n)
 
         try:
@@ -120,6 +123,8 @@ class Command(BaseCommand):
         )
         if hidden > 0:
             lines.append(f"  ... and {hidden} more")
+        if any("grid" in reason for row in details.get("rows", []) for reason in row["reasons"]):
+            lines.append("(--snap-ms N moves open times at most N ms off the grid onto it)")
         if number > 1:
             lines.append(f"(the {number - 1} file(s) before it were imported)")
         return "\n".join(lines)

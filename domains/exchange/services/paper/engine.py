@@ -30,6 +30,7 @@ from uuid import UUID, uuid4
 from domains.exchange.api import (
     Candle,
     DuplicateOrder,
+    ExchangeFailure,
     Fill,
     InsufficientFunds,
     InvalidOrder,
@@ -86,8 +87,13 @@ class PaperEngine:
         self.markets: dict[str, MarketInfo] = {m.symbol: m for m in markets}
         self.accounts: dict[UUID, PaperAccountState] = {}
         self.orders: dict[str, PaperOrderState] = {}
+        # Orders not yet final, so matching never scans the finished ones.
+        self._working: dict[str, PaperOrderState] = {}
         self.books: dict[str, PaperBook] = {}
         self._by_client_id: dict[tuple[UUID, str], str] = {}
+        # Changes made by a call that then refused (arrivals before a refused placement):
+        # reported with the next call's result, so no fill is ever lost to the caller.
+        self._carried = EngineResult()
 
     # --- loading state --------------------------------------------------------------------
 
@@ -100,6 +106,8 @@ class PaperEngine:
     def add_order(self, order: PaperOrderState) -> None:
         """Load an existing order (the service restores working orders from the database)."""
         self.orders[order.venue_order_id] = order
+        if not order.status.is_final:
+            self._working[order.venue_order_id] = order
         self._by_client_id[(order.account_id, order.client_order_id)] = order.venue_order_id
 
     def install_book(self, book: OrderBook) -> None:
@@ -120,11 +128,7 @@ class PaperEngine:
 
     def working_orders(self, symbol: str | None = None) -> list[PaperOrderState]:
         """Orders not yet final, oldest first."""
-        return [
-            o
-            for o in self.orders.values()
-            if not o.status.is_final and (symbol is None or o.symbol == symbol)
-        ]
+        return [o for o in self._working.values() if symbol is None or o.symbol == symbol]
 
     # --- commands -------------------------------------------------------------------------
 
@@ -133,10 +137,21 @@ class PaperEngine:
     ) -> tuple[PaperOrderState, EngineResult]:
         """Validate, round, lock funds and accept an order; match it now when latency is zero.
 
-        Raises before any state changes: ``UnknownAccount``, ``UnknownSymbol``,
-        ``InvalidOrder``/``BelowMinimum``, ``DuplicateOrder``, ``InsufficientFunds``.
+        Raises, leaving the order book untouched: ``UnknownAccount``, ``UnknownSymbol``,
+        ``InvalidOrder``/``BelowMinimum``, ``DuplicateOrder``, ``InsufficientFunds`` (orders
+        whose latency passed still arrive first; their changes come with the next result).
         """
         result = self.advance()
+        try:
+            order = self._place(account_id, request, result)
+        except ExchangeFailure:
+            self._carried.extend(result)
+            raise
+        return order, result
+
+    def _place(
+        self, account_id: UUID, request: OrderRequest, result: EngineResult
+    ) -> PaperOrderState:
         account = self._account(account_id)
         market = self._market(request.symbol)
         if market.market_type is not MarketType.SPOT:
@@ -202,14 +217,18 @@ class PaperEngine:
         result.touch(order)
         if order.active_at <= now:
             self._arrive(order, result)
-        return order, result
+        return order
 
     def cancel(
         self, *, account_id: UUID, client_order_id: str
     ) -> tuple[PaperOrderState, EngineResult]:
         """Cancel a working order and release its locked funds; a final order is left as is."""
         result = self.advance()
-        order = self.order(account_id=account_id, client_order_id=client_order_id)
+        try:
+            order = self.order(account_id=account_id, client_order_id=client_order_id)
+        except ExchangeFailure:
+            self._carried.extend(result)
+            raise
         if not order.status.is_final:
             self._finish(order, OrderStatus.CANCELED, "canceled by the account", result)
         return order, result
@@ -217,13 +236,9 @@ class PaperEngine:
     def advance(self, until: datetime | None = None) -> EngineResult:
         """Let every order whose latency has passed by ``until`` (default: now) arrive at the
         venue, in arrival order."""
-        result = EngineResult()
+        result, self._carried = self._carried, EngineResult()
         now = self.clock() if until is None else min(until, self.clock())
-        due = [
-            o
-            for o in self.orders.values()
-            if not o.arrived and not o.status.is_final and o.active_at <= now
-        ]
+        due = [o for o in self._working.values() if not o.arrived and o.active_at <= now]
         for order in sorted(due, key=lambda o: o.active_at):
             if not order.status.is_final:
                 self._arrive(order, result)
@@ -472,7 +487,7 @@ class PaperEngine:
     def _resting(self, symbol: str, side: OrderSide) -> list[PaperOrderState]:
         """Resting orders of one side in price-time priority."""
         orders = [
-            o for o in self.orders.values() if o.symbol == symbol and o.side is side and o.resting
+            o for o in self._working.values() if o.symbol == symbol and o.side is side and o.resting
         ]
         sign = -1 if side is OrderSide.BUY else 1
         return sorted(orders, key=lambda o: (sign * (o.price or ZERO), o.created_at))
@@ -483,7 +498,7 @@ class PaperEngine:
         """Pending stop-limit orders of ``market`` whose stop lies in [low, high], oldest first."""
         reached = [
             o
-            for o in self.orders.values()
+            for o in self._working.values()
             if o.symbol == market.symbol
             and o.arrived
             and o.status is OrderStatus.PENDING_TRIGGER
@@ -571,4 +586,5 @@ class PaperEngine:
         order.status = status
         order.reason = reason
         order.updated_at = self.clock()
+        self._working.pop(order.venue_order_id, None)
         result.touch(order)

@@ -57,22 +57,30 @@ def market_to_json(market: MarketInfo) -> dict[str, Any]:
 
 
 def market_from_json(rules: dict[str, Any]) -> MarketInfo:
-    decimals = {
-        "amount_precision",
-        "price_precision",
-        "min_amount",
-        "max_amount",
-        "min_price",
-        "max_price",
-        "min_notional",
-        "max_notional",
-        "maker_fee",
-        "taker_fee",
-    }
-    values = {k: (Decimal(v) if k in decimals and v is not None else v) for k, v in rules.items()}
-    values["market_type"] = MarketType(values["market_type"])
-    values["precision_mode"] = PrecisionMode(values["precision_mode"])
-    return MarketInfo(**values)
+    def optional(name: str) -> Decimal | None:
+        value = rules.get(name)
+        return None if value is None else Decimal(value)
+
+    return MarketInfo(
+        venue=rules["venue"],
+        symbol=rules["symbol"],
+        venue_symbol=rules["venue_symbol"],
+        base=rules["base"],
+        quote=rules["quote"],
+        market_type=MarketType(rules["market_type"]),
+        active=bool(rules["active"]),
+        precision_mode=PrecisionMode(rules["precision_mode"]),
+        amount_precision=Decimal(rules["amount_precision"]),
+        price_precision=Decimal(rules["price_precision"]),
+        min_amount=optional("min_amount"),
+        max_amount=optional("max_amount"),
+        min_price=optional("min_price"),
+        max_price=optional("max_price"),
+        min_notional=optional("min_notional"),
+        max_notional=optional("max_notional"),
+        maker_fee=optional("maker_fee"),
+        taker_fee=optional("taker_fee"),
+    )
 
 
 def market_row(venue: str, symbol: str, *, lock: bool) -> PaperMarket:
@@ -295,8 +303,8 @@ class LoadedMarket:
                 price=fill.price,
                 amount=fill.amount,
                 fee=fill.fee,
-                fee_currency=fill.fee_currency,
-                liquidity=fill.liquidity.value,
+                fee_currency=fill.fee_currency or "",
+                liquidity=fill.liquidity.value if fill.liquidity else "",
                 filled_at=fill.timestamp,
             )
             for fill in result.fills

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-import pytest
 import ccxt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,7 +69,7 @@ def test_recorded_rounding_examples(rig: Rig):
     assert prepared.price == Decimal(price_out)
     # ccxt itself agrees, on the same market.
     assert rig.exchange.amount_to_precision(symbol, float(request.amount)) == amount_out
-    assert rig.exchange.price_to_precision(symbol, float(request.price)) == price_out
+    assert rig.exchange.price_to_precision(symbol, float(request.price or 0)) == price_out
 
 
 @settings(
@@ -100,3 +100,24 @@ def rig_markets(rig: Rig):
         for market in rig.adapter.markets()
         if market.market_type is MarketType.SPOT
     ]
+
+
+TICKER_PATHS = {
+    "binance": ("/api/v3/ticker/24hr", "symbol", "BTCUSDT"),
+    "gateio": ("/api/v4/spot/tickers", "currency_pair", "BTC_USDT"),
+    "htx": ("/market/detail/merged", "symbol", "btcusdt"),
+}
+
+
+def test_recorded_tickers_parse_into_decimals_with_the_venue_symbol_on_the_wire(rig: Rig):
+    [recorded] = [r for r in rig.responses_for("fetchTicker") if r["input"] == ["BTC/USDT"]]
+    rig.fake.respond(recorded["httpResponse"])
+    ticker = rig.live.ticker("BTC/USDT")
+    path, field, venue_id = TICKER_PATHS[rig.venue]
+    sent = rig.fake.last()
+    assert (sent.path, sent.query[field]) == (path, venue_id)
+    parsed = recorded["parsedResponse"]
+    assert ticker.symbol == "BTC/USDT"
+    assert ticker.bid == Decimal(str(parsed["bid"]))
+    assert ticker.ask == Decimal(str(parsed["ask"]))
+    assert ticker.last == Decimal(str(parsed["last"]))

@@ -402,3 +402,17 @@ def test_maker_and_taker_rates_are_applied_to_the_right_fills():
     assert taken.fills[0].fee == Decimal("101") * Decimal("0.5") * Decimal("0.0007")
     assert made.fills[0].fee == Decimal("101") * Decimal("0.5") * Decimal("0.0002")
     assert order.fee == taken.fills[0].fee + made.fills[0].fee
+
+
+def test_fills_of_an_arrival_during_a_refused_placement_come_with_the_next_result():
+    h = harness(config=PaperConfig(latency=timedelta(seconds=1)))
+    h.engine.set_book(BOOK)
+    order, _ = h.engine.place(account_id=h.account_id, request=buy("0.5", "101.00"))
+    h.clock.advance(seconds=1)
+    with pytest.raises(BelowMinimum):  # the earlier order arrives and fills inside this call
+        h.engine.place(account_id=h.account_id, request=buy("0.00001", "100.00"))
+    assert order.status is OrderStatus.FILLED
+    reported = h.engine.advance()
+    assert [f.venue_order_id for f in reported.fills] == [order.venue_order_id]
+    assert reported.orders == [order]
+    assert h.engine.advance().fills == []  # reported once

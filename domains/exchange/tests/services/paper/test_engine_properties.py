@@ -132,7 +132,7 @@ def test_engine_invariants_hold_after_every_step(config_a, config_b, first_book,
             fills += result.fills
         elif kind == "cancel" and placed:
             account_id, client_order_id = placed[step[1] % len(placed)]
-            fills += engine.cancel(account_id=account_id, client_order_id=client_order_id)[1].fills  # type: ignore[arg-type]
+            fills += engine.cancel(account_id=account_id, client_order_id=client_order_id)[1].fills
         elif kind == "tick":
             h.clock.advance(milliseconds=step[1])
             fills += engine.advance().fills
