@@ -2,8 +2,9 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from domains.core.consumers import ConfigWatchConsumer
+from domains.core.consumers import ConfigWatchConsumer, NotificationStreamConsumer
 
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/config/watch", ConfigWatchConsumer.as_asgi()),
+    path("api/v1/notifications/stream", NotificationStreamConsumer.as_asgi()),
 ]

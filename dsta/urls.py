@@ -24,6 +24,9 @@ urlpatterns = [
     ),
     path("api/v1/auth/", include("domains.core.http.auth_urls")),
     path("api/v1/users/", include("domains.core.http.users_urls")),
+    # Before config: its "<key>" route would take "secrets/".
+    path("api/v1/config/secrets/", include("domains.core.http.secrets_urls")),
     path("api/v1/config/", include("domains.core.http.config_urls")),
+    path("api/v1/notifications/", include("domains.core.http.notification_urls")),
     path("api/v1/jobs/", include("dsta.kernel.jobs.urls")),
 ]

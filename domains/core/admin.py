@@ -264,3 +264,8 @@ class ConfigValueAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(
             _new_version_url(row.config_key, row.environment, row.value, current)
         )
+
+
+# Secrets and notifications have admin modules of their own; importing them registers them.
+from domains.core import notifications_admin, secrets_admin  # noqa: E402, F401
+from domains.core import auth_admin  # noqa: E402, F401

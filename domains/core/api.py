@@ -265,7 +265,7 @@ class AuditAction(StrEnum):
     ROLE_CHANGED = "user.role_changed"
     PREFERENCES_CHANGED = "user.preferences_changed"
     CONFIG_CHANGED = "config.changed"
-    SECRET_READ = "secret.read"
+    SECRET_READ = "secret.read"  # noqa: S105 (an action name, not a secret)
     ORDER_PLACED = "order.placed"
     ORDER_CANCELLED = "order.cancelled"
     RISK_LIMIT_CHANGED = "risk.limit_changed"

@@ -29,6 +29,7 @@ class CoreConfig(AppConfig):
             sync_declared_keys_after_migrate, sender=self, dispatch_uid="core.config_sync"
         )
         self._wire_auth_users_audit()
+        self._wire_secrets_notifications()
 
     def _wire_auth_users_audit(self) -> None:
         """Auth, users and audit: rpc services, the config-change audit subscriber, Django's
@@ -65,3 +66,26 @@ class CoreConfig(AppConfig):
             dispatch_uid="core.default_role",
         )
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="core.ensure_roles")
+
+    def _wire_secrets_notifications(self) -> None:
+        """Secrets and notifications: the secrets rpc service (reveal is exchange-only) and
+        the subscriber that delivers other domains' NotificationRequested events."""
+        from domains.core.adapters.telegram import install_log_redaction
+        from domains.core.api import SecretsApi
+        from domains.core.events import NotificationRequested
+        from domains.core.handlers import (
+            NOTIFICATION_REQUESTED_SUBSCRIBER,
+            on_notification_requested,
+        )
+        from domains.core.services.secrets import SecretsService
+        from dsta.kernel import rpc
+        from dsta.kernel.bus import subscribe
+
+        rpc.register(SecretsApi, SecretsService())
+        subscribe(
+            NotificationRequested,
+            on_notification_requested,
+            subscriber=NOTIFICATION_REQUESTED_SUBSCRIBER,
+        )
+        # httpx logs request URLs, and a Telegram URL carries the bot token.
+        install_log_redaction()

@@ -3,22 +3,23 @@
 import logging
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
-
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from domains.core.api import AuditAction, declared_config_keys
-from domains.core.events import ConfigChanged
+from domains.core.events import ConfigChanged, NotificationRequested
 from domains.core.models import ConfigKey
 from domains.core.services.audit import audit_record
 from domains.core.services.clients import client_ip
 from domains.core.services.keys import config_keys_sync
 from domains.core.services.lockout import register_login_failure
 from domains.core.services.login import LOGIN_AUDITED_ATTRIBUTE
+from domains.core.services.notifications import notification_send
 from domains.core.services.roles import ensure_roles, give_default_role
 from domains.core.services.watch import config_watch_broadcast
+from dsta.kernel.errors import DstaError
 
 logger = logging.getLogger(__name__)
 
@@ -125,3 +126,38 @@ def ensure_roles_after_migrate(
     if Group._meta.db_table not in connections[using].introspection.table_names():
         return
     ensure_roles()
+
+
+# Secrets and notifications.
+NOTIFICATION_REQUESTED_SUBSCRIBER = "core.notifications"
+
+
+def on_notification_requested(event: NotificationRequested) -> None:
+    """Deliver a notification another domain asked for. A request that cannot be honoured
+    (unknown user, template or channel; missing variables) is logged and dropped: the same
+    event would fail the same way on every redelivery."""
+    try:
+        notification_send(
+            owner_id=event.user_id,
+            priority=event.priority,
+            subject=event.subject,
+            body=event.body,
+            template=event.template,
+            variables=event.variables if event.template is not None else None,
+            channels=event.channels,
+            # The event id makes a redelivered event one notification, whatever the inbox did.
+            dedupe_key=event.dedupe_key or f"event:{event.id}",
+            data=event.data,
+            source=f"event:{event.source}"[:64],
+        )
+    except DstaError as exc:
+        logger.warning(
+            "notification request dropped",
+            extra={
+                "event_id": str(event.id),
+                "source": event.source,
+                "user_id": event.user_id,
+                "code": exc.code,
+                "reason": exc.message,
+            },
+        )

@@ -104,7 +104,7 @@ class AuthSession(models.Model):
     """
 
     class Method(models.TextChoices):
-        PASSWORD = "password"
+        PASSWORD = "password"  # noqa: S105 (a login method, not a secret)
         OIDC = "oidc"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

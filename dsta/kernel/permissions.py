@@ -15,12 +15,13 @@ capped by the credential's scopes. ``AnyRole`` (``HasRole("viewer")``) is the de
 permission of every DRF view (``REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]``).
 """
 
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, ClassVar, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from rest_framework.permissions import BasePermission, OperationHolderMixin
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from dsta.kernel.errors import NotFound
@@ -68,47 +69,55 @@ def principal_of(request: Request | HttpRequest) -> Principal | None:
     return principal
 
 
-class _InstancePermission(OperationHolderMixin, BasePermission):
-    """A permission configured by arguments. DRF instantiates ``permission_classes`` entries by
-    calling them, so an instance returns itself; ``&``, ``|`` and ``~`` compose as usual."""
+class RolePermission(BasePermission):
+    """Base of the classes :func:`HasRole` makes: passes for ``role`` or a higher one."""
 
-    def __call__(self) -> "_InstancePermission":
-        return self
-
-
-class HasRole(_InstancePermission):
-    """Passes when the principal acts with ``role`` or a higher one."""
-
-    def __init__(self, role: str) -> None:
-        if role not in ROLE_RANK:
-            raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLE_RANK)}")
-        self.role = role
-        self.message = f"this action requires the {role} role"
+    role: ClassVar[str] = "viewer"
 
     def has_permission(self, request: Request, view: Any) -> bool:
         principal = principal_of(request)
         return principal is not None and principal.has_role(self.role)
 
-    def __repr__(self) -> str:
-        return f"HasRole({self.role!r})"
 
+class ScopePermission(BasePermission):
+    """Base of the classes :func:`RequiresScope` makes: passes when every scope is carried."""
 
-class RequiresScope(_InstancePermission):
-    """Passes when the principal's credential carries every scope named."""
-
-    def __init__(self, *scopes: str) -> None:
-        unknown = [scope for scope in scopes if scope not in SCOPES]
-        if not scopes or unknown:
-            raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {scopes!r}")
-        self.scopes = scopes
-        self.message = f"this action requires the {', '.join(scopes)} scope"
+    scopes: ClassVar[tuple[str, ...]] = ()
 
     def has_permission(self, request: Request, view: Any) -> bool:
         principal = principal_of(request)
         return principal is not None and all(principal.has_scope(s) for s in self.scopes)
 
-    def __repr__(self) -> str:
-        return f"RequiresScope({', '.join(map(repr, self.scopes))})"
+
+@cache
+def HasRole(role: str) -> type[RolePermission]:  # noqa: N802 (used like the class it makes)
+    """The permission class "the principal acts with ``role`` or a higher one". Use it where
+    DRF wants a class: ``permission_classes = [HasRole("trader")]``; ``&``/``|`` compose."""
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLE_RANK)}")
+    return type(
+        f"HasRole_{role}",
+        (RolePermission,),
+        {"role": role, "message": f"this action requires the {role} role", "__module__": __name__},
+    )
+
+
+@cache
+def RequiresScope(*scopes: str) -> type[ScopePermission]:  # noqa: N802 (used like a class)
+    """The permission class "the credential carries every scope named" (API keys carry the
+    scopes they were created with; logins carry every scope of their roles)."""
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if not scopes or unknown:
+        raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {scopes!r}")
+    return type(
+        f"RequiresScope_{'_'.join(scopes)}",
+        (ScopePermission,),
+        {
+            "scopes": tuple(scopes),
+            "message": f"this action requires the {', '.join(scopes)} scope",
+            "__module__": __name__,
+        },
+    )
 
 
 # The default permission of every DRF view: a signed-in user with any role.
@@ -153,21 +162,21 @@ def get_owned_or_404(
     try:
         return owned.get(**lookup)
     # A malformed id (not a UUID, not a number) is a 404 too: nothing by that name exists.
-    except (owned.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise NotFound(f"no such {owned.model._meta.verbose_name}") from exc
 
 
 def permissions_summary(permissions: list[Any]) -> dict[str, Any]:
-    """The minimum role and the scopes a list of permission objects demands (``HasRole`` /
-    ``RequiresScope`` found directly or inside ``&`` compositions); used by the RBAC matrix
-    test and by docs. ``role`` is None when no role is required."""
+    """The minimum role and the scopes a list of permission *instances* (what a view's
+    ``get_permissions()`` returns) demands, looking inside ``&`` compositions; used by the
+    RBAC matrix test. ``role`` is None when no role is required."""
     roles: list[str] = []
     scopes: list[str] = []
 
     def visit(permission: Any) -> None:
-        if isinstance(permission, HasRole):
+        if isinstance(permission, RolePermission):
             roles.append(permission.role)
-        elif isinstance(permission, RequiresScope):
+        elif isinstance(permission, ScopePermission):
             scopes.extend(permission.scopes)
         elif type(permission).__name__ == "AND":
             visit(permission.op1)

@@ -28,8 +28,8 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         # DRF resolves the rate in __init__ from a class-level scope; ours depends on the
         # request, so it is resolved in allow_request instead.
         self.rate: str | None = None
-        self.num_requests: int | None = None  # type: ignore[assignment]
-        self.duration: int | None = None  # type: ignore[assignment]
+        self.num_requests: int | None = None
+        self.duration: int | None = None
 
     def _use(self, scope: str) -> bool:
         """Configure this throttle for ``scope``; False when that scope has no rate."""

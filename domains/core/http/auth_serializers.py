@@ -54,7 +54,9 @@ class PrincipalSerializer(serializers.Serializer):
     username = serializers.CharField()
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES))
     role = serializers.ChoiceField(
-        choices=ROLES, allow_null=True, help_text="The role acted with: highest role, capped by scopes."
+        choices=ROLES,
+        allow_null=True,
+        help_text="The role acted with: highest role, capped by scopes.",
     )
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES))
     via = serializers.ChoiceField(choices=["jwt", "api_key", "session"])

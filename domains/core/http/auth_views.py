@@ -228,7 +228,9 @@ class SessionDetailView(APIView):
     )
     def delete(self, request: Request, session_id: str) -> Response:
         principal = _principal(request)
-        if not session_revoke_own(principal=principal, session_id=session_id, ip=client_ip(request)):
+        if not session_revoke_own(
+            principal=principal, session_id=session_id, ip=client_ip(request)
+        ):
             raise NotFound("no such open session")
         return Response(status=204)
 

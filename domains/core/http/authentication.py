@@ -9,6 +9,7 @@ Token and key checks go through ``auth_api()``: in-process, or the remote core w
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
@@ -79,3 +80,35 @@ class PrincipalSessionAuthentication(SessionAuthentication):
             return None
         user = result[0]
         return user, principal_from_user(user, via="session")
+
+
+# --- OpenAPI: how the schema describes these classes (registered on import) ------------------
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "apiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "'Api-Key <key>' (keys from POST /api/v1/auth/api-keys)",
+        }
+
+
+class PrincipalSessionScheme(OpenApiAuthenticationExtension):
+    target_class = PrincipalSessionAuthentication
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

@@ -75,8 +75,8 @@ class ConfigKeyView(APIView):
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "PUT":
-            return [IsAdmin]
-        return [AnyRole]
+            return [IsAdmin()]
+        return [AnyRole()]
 
     @extend_schema(
         operation_id="config_get",

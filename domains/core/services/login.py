@@ -45,7 +45,7 @@ def password_login(*, request: Any, username: str, password: str) -> tuple[Any, 
         # This failure may be the one that started the cool-off: say so at once.
         raise _locked(username, ip) or InvalidCredentials("wrong username or password")
     clear_login_failures(username, ip)
-    update_last_login(None, user)
+    update_last_login(type(user), user)
     tokens = session_start(
         user=user,
         method=AuthSession.Method.PASSWORD,

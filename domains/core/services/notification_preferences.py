@@ -35,8 +35,32 @@ def notification_preferences_of(*, owner_id: int) -> NotificationPreference:
 def notification_preferences_set(*, owner_id: int, document: Any) -> NotificationPreference:
     """Replace the user's notification preferences with ``document`` (fields left out take
     their defaults); NotificationInvalid lists every problem."""
+    problems = notification_preferences_problems(document)
+    if problems:
+        raise NotificationInvalid(
+            "invalid notification preferences", details={"problems": problems}
+        )
+    if not get_user_model().objects.filter(pk=owner_id).exists():
+        raise NotificationInvalid(f"no user {owner_id}", details={"user_id": owner_id})
+    row, _ = NotificationPreference.objects.update_or_create(
+        owner_id=owner_id,
+        defaults={
+            "channels_by_priority": document.get("channels_by_priority", {}),
+            "email": document.get("email", ""),
+            "telegram_chat_id": document.get("telegram_chat_id", ""),
+            "webhook_url": document.get("webhook_url", ""),
+            "quiet_hours_mode": document.get(
+                "quiet_hours_mode", NotificationPreference.QuietHoursMode.DEFER
+            ),
+        },
+    )
+    return row
+
+
+def notification_preferences_problems(document: Any) -> list[str]:
+    """Every problem of a notification preferences document ("field: what is expected")."""
     if not isinstance(document, dict):
-        raise NotificationInvalid("notification preferences must be a JSON object")
+        return ["$: a JSON object"]
     problems = [f"{name}: unknown field" for name in sorted(set(document) - set(_FIELDS))]
     channels_by_priority = document.get("channels_by_priority", {})
     problems += _channel_problems(channels_by_priority)
@@ -63,23 +87,7 @@ def notification_preferences_set(*, owner_id: int, document: Any) -> Notificatio
     if mode not in NotificationPreference.QuietHoursMode.values:
         modes = ", ".join(NotificationPreference.QuietHoursMode.values)
         problems.append(f"quiet_hours_mode: one of {modes}")
-    if problems:
-        raise NotificationInvalid(
-            "invalid notification preferences", details={"problems": problems}
-        )
-    if not get_user_model().objects.filter(pk=owner_id).exists():
-        raise NotificationInvalid(f"no user {owner_id}", details={"user_id": owner_id})
-    row, _ = NotificationPreference.objects.update_or_create(
-        owner_id=owner_id,
-        defaults={
-            "channels_by_priority": channels_by_priority,
-            "email": email,
-            "telegram_chat_id": chat_id,
-            "webhook_url": webhook_url,
-            "quiet_hours_mode": mode,
-        },
-    )
-    return row
+    return problems
 
 
 def _channel_problems(channels_by_priority: Any) -> list[str]:

@@ -161,10 +161,13 @@ def _exchange_code(metadata: ProviderMetadata, *, code: str, pending: dict[str, 
         "client_id": auth_settings.oidc_client_id(),
     }
     secret = auth_settings.oidc_client_secret()
-    auth = (auth_settings.oidc_client_id(), secret) if secret else None
     try:
         with _client() as client:
-            response = client.post(metadata.token_endpoint, data=form, auth=auth)
+            if secret:  # a confidential client: client_secret_basic
+                auth = httpx.BasicAuth(auth_settings.oidc_client_id(), secret)
+                response = client.post(metadata.token_endpoint, data=form, auth=auth)
+            else:  # a public client: PKCE alone
+                response = client.post(metadata.token_endpoint, data=form)
     except httpx.HTTPError as exc:
         raise OidcProviderUnavailable("the token endpoint could not be reached") from exc
     try:
@@ -291,9 +294,7 @@ def oidc_complete(
     user, created = _user_for_identity(claims, metadata.issuer, ip)
     if not user.is_active:
         raise AccountInactive("this account is deactivated")
-    tokens = session_start(
-        user=user, method=AuthSession.Method.OIDC, ip=ip, user_agent=user_agent
-    )
+    tokens = session_start(user=user, method=AuthSession.Method.OIDC, ip=ip, user_agent=user_agent)
     audit_record(
         action=AuditAction.LOGIN,
         user_id=user.pk,
@@ -302,4 +303,6 @@ def oidc_complete(
         details={"method": "oidc", "issuer": metadata.issuer},
         ip=ip,
     )
-    return OidcLogin(user=user, tokens=tokens, next_url=str(pending.get("next") or ""), created=created)
+    return OidcLogin(
+        user=user, tokens=tokens, next_url=str(pending.get("next") or ""), created=created
+    )

@@ -9,11 +9,12 @@ import secrets
 import zoneinfo
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Field
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
@@ -22,13 +23,14 @@ from domains.core.api import (
     InviteInvalid,
     PasswordRejected,
     PreferencesInvalid,
+    UsernameTaken,
     UserPreferences,
     UserProfile,
-    UsernameTaken,
     UsersApi,
     UserUnknown,
 )
-from domains.core.models import UserInvite, UserProfile as UserProfileRow
+from domains.core.models import UserInvite
+from domains.core.models import UserProfile as UserProfileRow
 from domains.core.services import auth_settings
 from domains.core.services.audit import audit_record
 from domains.core.services.roles import check_role, highest_role, user_roles, user_set_role
@@ -49,7 +51,7 @@ def _check_password(password: str, user: Any) -> None:
 def _check_username(username: str) -> str:
     username = username.strip()
     model = get_user_model()
-    field = model._meta.get_field(model.USERNAME_FIELD)
+    field = cast(Field[Any, Any], model._meta.get_field(model.USERNAME_FIELD))
     try:
         field.run_validators(username)
     except ValidationError as exc:
@@ -259,3 +261,19 @@ class UsersService(UsersApi):
     def get_preferences(self, *, user_id: int) -> UserPreferences:
         """See UsersApi.get_preferences."""
         return preferences_get(user_id=user_id)
+
+
+def user_change_role(*, user: Any, role: str, actor_id: int | None, ip: str = "") -> None:
+    """Give ``user`` the role ``role`` (their only one) and audit the change. Their open token
+    sessions keep the old roles until their next refresh (at most one access-token lifetime).
+    """
+    before = highest_role(user_roles(user))
+    user_set_role(user=user, role=role)
+    audit_record(
+        action=AuditAction.ROLE_CHANGED,
+        user_id=user.pk,
+        username=user.get_username(),
+        target=f"user:{user.pk}",
+        details={"from": before, "to": role, "changed_by": actor_id},
+        ip=ip,
+    )

@@ -68,7 +68,12 @@ def user(django_user_model: Any) -> Any:
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(username=f"s{uuid4().hex[:10]}", is_staff=True)
+    """A user with the admin role (and so ``is_staff``)."""
+    from domains.core.services.roles import user_set_role
+
+    person = django_user_model.objects.create_user(username=f"s{uuid4().hex[:10]}")
+    user_set_role(user=person, role="admin")
+    return person
 
 
 @pytest.fixture
