@@ -267,5 +267,4 @@ class ConfigValueAdmin(admin.ModelAdmin):
 
 
 # Secrets and notifications have admin modules of their own; importing them registers them.
-from domains.core import notifications_admin, secrets_admin  # noqa: E402, F401
-from domains.core import auth_admin  # noqa: E402, F401
+from domains.core import auth_admin, notifications_admin, secrets_admin  # noqa: E402, F401

@@ -96,9 +96,6 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     def state(self, key: ApiKey) -> str:
         return api_key_state(key)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_view_permission(request)  # the list, for actions
-
     @admin.action(description="Revoke the selected API keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
@@ -116,9 +113,6 @@ class AuthSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     exclude = ["refresh_jti"]
     actions = ["revoke"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_view_permission(request)
 
     @admin.action(description="Revoke the selected sessions")
     def revoke(self, request: HttpRequest, queryset: QuerySet[AuthSession]) -> None:

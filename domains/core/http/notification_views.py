@@ -155,7 +155,7 @@ class TemplateListView(APIView):
     """Your templates and the shared ones (GET); create one (POST, analysts and up)."""
 
     def get_permissions(self) -> list[BasePermission]:
-        return [AnyRole] if self.request.method == "GET" else [IsAnalyst]
+        return [AnyRole()] if self.request.method == "GET" else [IsAnalyst()]
 
     @extend_schema(
         operation_id="notification_templates_list",
@@ -178,7 +178,7 @@ class TemplateListView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = _body(TemplateCreateSerializer, request)
-        if body["shared"] and not IsAdmin.has_permission(request, self):
+        if body["shared"] and not IsAdmin().has_permission(request, self):
             raise Forbidden("only admins create shared templates")
         row = template_create(
             owner_id=None if body["shared"] else acting_owner_id(request),
@@ -194,7 +194,7 @@ class TemplateView(APIView):
     """One template: read (yours, else the shared one), replace or delete yours."""
 
     def get_permissions(self) -> list[BasePermission]:
-        return [AnyRole] if self.request.method == "GET" else [IsAnalyst]
+        return [AnyRole()] if self.request.method == "GET" else [IsAnalyst()]
 
     @extend_schema(
         operation_id="notification_templates_get",

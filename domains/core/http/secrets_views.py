@@ -52,7 +52,7 @@ class SecretView(APIView):
 
     def get_permissions(self) -> list[BasePermission]:
         # Reading metadata reveals nothing; writing credentials is a trading act.
-        return [AnyRole] if self.request.method == "GET" else [IsTrader]
+        return [AnyRole()] if self.request.method == "GET" else [IsTrader()]
 
     @extend_schema(
         operation_id="secrets_get",

@@ -51,7 +51,7 @@ def _check_password(password: str, user: Any) -> None:
 def _check_username(username: str) -> str:
     username = username.strip()
     model = get_user_model()
-    field = cast(Field[Any, Any], model._meta.get_field(model.USERNAME_FIELD))
+    field = cast("Field[Any, Any]", model._meta.get_field(model.USERNAME_FIELD))
     try:
         field.run_validators(username)
     except ValidationError as exc:
