@@ -95,7 +95,7 @@ def _rule_for(venue: str) -> ClientOrderIdRule:
 # --- errors ----------------------------------------------------------------------------------
 
 
-class ExchangeFailure(DstaError):  # noqa: N818 (named like the kernel errors it joins)
+class ExchangeFailure(DstaError):
     """Base of the exchange domain's errors (no code of its own: catch it, never raise it)."""
 
 

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 MESSAGE_MAX_LENGTH = 500
 
 
-class JobCancelled(Exception):  # noqa: N818  (a signal to unwind, named for what happened)
+class JobCancelled(Exception):  # a signal to unwind, named for what happened
     """Raised by :meth:`JobContext.check_cancelled` once a cancel was requested.
 
     Let it propagate out of the job function: the job is then recorded as cancelled.
