@@ -71,6 +71,10 @@ class Series(models.Model):
     candle_count = models.BigIntegerField(default=0)
     # True once any candle of the series was made up (gap filling), not received from a venue.
     is_synthetic = models.BooleanField(default=False)
+    # Fetch new closed candles from the venue every minute (the data.keep_up schedule).
+    keep_up = models.BooleanField(
+        default=False, help_text="fetch new closed candles from the venue every minute"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -133,3 +137,41 @@ class DataGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series} [{self.start}, {self.end})"
+
+
+class IngestionMode(models.TextChoices):
+    BACKFILL = "backfill"
+    KEEP_UP = "keep_up"  # a backfill up to now, after which the series is kept up
+    FILL_GAPS = "fill_gaps"
+
+
+class IngestionJob(models.Model):
+    """What one ingestion job (a kernel job, ``job_id``) did to one series.
+
+    ``checkpoint`` is the open time of the last candle the job stored, written in the same
+    transaction as those candles: a job resumed after a crash continues right after it.
+    """
+
+    job_id = models.UUIDField(unique=True, help_text="the kernel job (jobs.Job) running it")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="ingestion_jobs")
+    mode = models.CharField(max_length=16, choices=IngestionMode.choices)
+    start = models.BigIntegerField(help_text="first open time asked for, UTC ms")
+    end = models.BigIntegerField(
+        null=True, blank=True, help_text="open time to stop before, UTC ms (empty: now)"
+    )
+    checkpoint = models.BigIntegerField(
+        null=True, blank=True, help_text="open time of the last candle stored, UTC ms"
+    )
+    pages = models.IntegerField(default=0, help_text="venue requests made")
+    fetched = models.BigIntegerField(default=0, help_text="candles received from the venue")
+    inserted = models.BigIntegerField(default=0, help_text="candles new to the store")
+    quarantined = models.BigIntegerField(default=0, help_text="candles refused by validation")
+    owner_id = models.BigIntegerField(null=True, blank=True, help_text="user who started it")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["series", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.series} ({self.job_id})"

@@ -14,7 +14,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
-from dsta.kernel.errors import DstaError
+from dsta.kernel.errors import DstaError, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,12 @@ def error_response(code: str, message: str, status: int, details: Any = None) ->
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: renders our errors and DRF's in the one format."""
     if isinstance(exc, DstaError):
-        return Response(exc.as_dict(), status=exc.status)
+        response = Response(exc.as_dict(), status=exc.status)
+        # A rate limit that knows when it ends says so the standard way too.
+        retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+        if isinstance(exc, RateLimited) and isinstance(retry_after, int | float):
+            response["Retry-After"] = str(max(1, int(retry_after)))
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", str(exc)), status=413)
     if isinstance(exc, Http404):

@@ -12,6 +12,9 @@ from django.core.cache import cache
 
 from domains.core.services import auth_settings
 
+# Seconds since the epoch; a test may put its own clock here (no sleeping through a cool-off).
+clock = time.time
+
 
 def _pair(username: str, ip: str) -> str:
     return hashlib.sha256(f"{username.strip().lower()}\x00{ip}".encode()).hexdigest()[:32]
@@ -30,7 +33,7 @@ def lockout_remaining(username: str, ip: str) -> int:
     unlock_at = cache.get(_lock_key(username, ip))
     if unlock_at is None:
         return 0
-    return max(0, int(float(unlock_at) - time.time() + 0.999))
+    return max(0, int(float(unlock_at) - clock() + 0.999))
 
 
 def login_failure_count(username: str, ip: str) -> int:
@@ -55,7 +58,7 @@ def register_login_failure(username: str, ip: str) -> int:
     if failures < auth_settings.login_max_failures():
         return 0
     seconds = auth_settings.login_lockout_seconds()
-    cache.set(_lock_key(username, ip), time.time() + seconds, timeout=seconds)
+    cache.set(_lock_key(username, ip), clock() + seconds, timeout=seconds)
     cache.delete(key)
     return seconds
 

@@ -12,7 +12,7 @@ PRINT_KEYS = "import dsta.settings as s; print(len(s.DSTA_SECRETS_KEYS))"
 
 def run_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DSTA_", "SECRET_KEY"))}
-    return subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
+    return subprocess.run(
         [sys.executable, "-c", PRINT_KEYS],
         cwd=settings.BASE_DIR,
         env={**base, "DSTA_VAR_DIR": str(tmp_path), **env},

@@ -93,3 +93,15 @@ def rig(request: pytest.FixtureRequest, shared_data: Path) -> Iterator[Rig]:
     assert set(VENUES) == set(PROFILES)
     with FakeVenue() as fake:
         yield build_rig(shared_data, request.param, fake)
+
+
+@pytest.fixture
+def htx_rig(shared_data: Path) -> Iterator[Rig]:
+    with FakeVenue() as fake:
+        yield build_rig(shared_data, "htx", fake)
+
+
+@pytest.fixture
+def binance_rig(shared_data: Path) -> Iterator[Rig]:
+    with FakeVenue() as fake:
+        yield build_rig(shared_data, "binance", fake)

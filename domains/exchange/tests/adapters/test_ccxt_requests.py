@@ -218,9 +218,8 @@ def test_generated_client_order_ids_fit_each_venue(rig: Rig):
     assert ack.client_order_id in (sent_id, "placeholder")
 
 
-def test_htx_market_buy_is_sized_in_quote_from_the_ticker(rig: Rig):
-    if rig.venue != "htx":
-        pytest.skip("HTX sizes a spot market buy in the quote currency")
+def test_htx_market_buy_is_sized_in_quote_from_the_ticker(htx_rig: Rig):
+    rig = htx_rig
     ticker = {  # HTX's documented /market/detail/merged shape, for ltcusdt
         "ch": "market.ltcusdt.detail.merged",
         "status": "ok",
@@ -252,9 +251,8 @@ def test_htx_market_buy_is_sized_in_quote_from_the_ticker(rig: Rig):
     assert (fields["type"], fields["amount"], fields["symbol"]) == ("buy-market", "10.5", "ltcusdt")
 
 
-def test_htx_stop_limit_carries_the_trigger_as_recorded(rig: Rig):
-    if rig.venue != "htx":
-        pytest.skip("the recorded stop-limit request is HTX's")
+def test_htx_stop_limit_carries_the_trigger_as_recorded(htx_rig: Rig):
+    rig = htx_rig
     [entry] = [
         e
         for e in rig.requests_for("createOrder")

@@ -1,0 +1,57 @@
+// Boot: read who is signed in from <body data-*>, start the connection indicator, mount
+// every panel the page declares (<section data-panel="name">). A panel is a module with
+// `mount(section, context)`; adding one (orders, positions, risk, backtests) is a new module
+// here plus a <section> in the template.
+
+import { ConnectionStatus } from "./status.js";
+import { toast } from "./toast.js";
+import * as alerts from "./panels/alerts.js";
+import * as config from "./panels/config.js";
+import * as jobs from "./panels/jobs.js";
+import * as market from "./panels/market.js";
+
+const PANELS = { market, config, jobs, alerts };
+
+function readContext() {
+  const data = document.body.dataset;
+  return {
+    username: data.username ?? "",
+    role: data.role ?? "none",
+    canWriteConfig: data.canWriteConfig === "true",
+    configEnvironment: data.configEnvironment || "default",
+    loginUrl: data.loginUrl || "/dashboard/login/",
+  };
+}
+
+function boot() {
+  const context = readContext();
+  context.status = new ConnectionStatus(
+    document.getElementById("connection-status"),
+    document.getElementById("connection-details"),
+  );
+
+  // The session ended (expired, signed out in another tab): say so, then go to the login.
+  let leaving = false;
+  document.addEventListener("dsta:unauthenticated", () => {
+    if (leaving) return;
+    leaving = true;
+    toast("Your session has ended. Sign in again.", { kind: "warning", timeout: 0 });
+    const next = encodeURIComponent(window.location.pathname);
+    setTimeout(() => window.location.assign(`${context.loginUrl}?next=${next}`), 1500);
+  });
+
+  for (const section of document.querySelectorAll("[data-panel]")) {
+    const panel = PANELS[section.dataset.panel];
+    if (!panel) continue;
+    try {
+      panel.mount(section, context);
+      section.dataset.mounted = "true";
+    } catch (error) {
+      console.error(error);
+      toast(`The ${section.dataset.panel} panel failed to start: ${error.message}`, { kind: "error" });
+    }
+  }
+  document.body.dataset.ready = "true";
+}
+
+boot();
