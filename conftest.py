@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -57,3 +58,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         unavailable(f"real test data folder {SHARED_DATA} is missing")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _no_request_throttling(settings: Any) -> None:
+    """API request throttling is off in tests: a whole suite's anonymous requests all come from
+    127.0.0.1 within a minute. Tests of throttling set ``DSTA_THROTTLE_RATES`` themselves."""
+    settings.DSTA_THROTTLE_RATES = {"user": None, "api_key": None, "anon": None}

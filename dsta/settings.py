@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "domains.data",
     "domains.trading",
     "domains.ml",
+    "dsta.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Only health, readiness and login need no identity (ARCHITECTURE.md): the docs do.
     "SERVE_PERMISSIONS": ["dsta.kernel.permissions.AnyRole"],
+    # Several "status" fields with different choices: name each enum explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationStatusEnum": "domains.core.models.Notification.Status",
+        "DeliveryStatusEnum": "domains.core.models.DeliveryLog.Status",
+        "RoleEnum": "dsta.kernel.principal.ROLES",
+        "ScopeEnum": "dsta.kernel.principal.SCOPES",
+        "NotificationChannelEnum": "domains.core.api.CHANNELS",
+    },
 }
 # Bodies larger than this are refused with 413 before any view parses them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)

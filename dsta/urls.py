@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dsta.kernel.ops.urls")),
     path("", include("dsta.kernel.rpc.urls")),
+    # The web dashboard at /dashboard/ ("/" redirects there).
+    path("", include("dsta.dashboard.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path(
         "api/v1/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"
@@ -29,4 +31,5 @@ urlpatterns = [
     path("api/v1/config/", include("domains.core.http.config_urls")),
     path("api/v1/notifications/", include("domains.core.http.notification_urls")),
     path("api/v1/jobs/", include("dsta.kernel.jobs.urls")),
+    path("api/v1/market-data/", include("domains.data.http.urls")),
 ]

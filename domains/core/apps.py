@@ -70,7 +70,7 @@ class CoreConfig(AppConfig):
     def _wire_secrets_notifications(self) -> None:
         """Secrets and notifications: the secrets rpc service (reveal is exchange-only) and
         the subscriber that delivers other domains' NotificationRequested events."""
-        from domains.core.adapters.telegram import install_log_redaction
+        from domains.core.adapters.log_redaction import install_log_redaction
         from domains.core.api import SecretsApi
         from domains.core.events import NotificationRequested
         from domains.core.handlers import (
@@ -87,5 +87,5 @@ class CoreConfig(AppConfig):
             on_notification_requested,
             subscriber=NOTIFICATION_REQUESTED_SUBSCRIBER,
         )
-        # httpx logs request URLs, and a Telegram URL carries the bot token.
+        # httpx logs request URLs: a Telegram URL carries the bot token.
         install_log_redaction()

@@ -119,9 +119,10 @@ def ensure_roles_after_migrate(
 ) -> None:
     """post_migrate receiver: the role groups exist with their permissions (also after the
     test runner's flushes, which empty the groups table)."""
-    # post_migrate is sent once per installed app; run once, after the last app, when every
-    # app's permissions exist.
-    if using != DEFAULT_DB_ALIAS or sender is not list(apps.get_app_configs())[-1]:
+    # post_migrate is sent once per installed app that has models; run once, after the last
+    # of them, when every app's permissions exist.
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if using != DEFAULT_DB_ALIAS or not with_models or sender is not with_models[-1]:
         return
     if Group._meta.db_table not in connections[using].introspection.table_names():
         return

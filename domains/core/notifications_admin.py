@@ -89,20 +89,23 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     search_fields = ["owner__username", "email"]
 
 
+DELIVERY_FIELDS = (
+    "channel",
+    "status",
+    "destination",
+    "attempts",
+    "last_error",
+    "next_retry_at",
+    "sent_at",
+)
+
+
 class DeliveryInline(admin.TabularInline):
     model = DeliveryLog
     extra = 0
     can_delete = False
-    fields = [
-        "channel",
-        "status",
-        "destination",
-        "attempts",
-        "last_error",
-        "next_retry_at",
-        "sent_at",
-    ]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

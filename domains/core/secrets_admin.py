@@ -20,6 +20,7 @@ from dsta.kernel.errors import DstaError
 
 _WRITE_ONLY = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
 VALUE_FIELDS = (GENERIC_SECRET_FIELD, *EXCHANGE_CREDENTIAL_FIELDS)
+METADATA_FIELDS = ["version", "fields", "created_at", "updated_at", "last_read_at"]
 
 
 class SecretForm(forms.ModelForm):
@@ -65,17 +66,17 @@ class SecretAdmin(admin.ModelAdmin):
     list_display = ["key", "owner", "kind", "version", "fields", "updated_at", "last_read_at"]
     list_filter = ["kind"]
     search_fields = ["key", "owner__username"]
-    readonly_fields = ["version", "fields", "created_at", "updated_at", "last_read_at"]
+    readonly_fields = METADATA_FIELDS
     actions = ["delete_through_service"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        identity = ["owner", "key"] if obj is None else []
-        meta = [] if obj is None else self.readonly_fields
-        return [*identity, "kind", *VALUE_FIELDS, *meta]
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        identity = ("owner", "key") if obj is None else ()
+        meta = () if obj is None else tuple(METADATA_FIELDS)
+        return (*identity, "kind", *VALUE_FIELDS, *meta)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # Owner and key name the secret: changing them would be a different secret.
-        return [] if obj is None else ["owner", "key", *self.readonly_fields]
+        return () if obj is None else ("owner", "key", *METADATA_FIELDS)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

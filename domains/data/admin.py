@@ -7,7 +7,9 @@ from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from domains.data.models import DataGap, GapState, QuarantinedRow, Series
+from domains.data.models import DataGap, GapState, IngestionJob, QuarantinedRow, Series
+from dsta.kernel.errors import NotFound
+from dsta.kernel.jobs.api import get_job
 from dsta.kernel.market import Timeframe
 
 
@@ -31,9 +33,11 @@ class SeriesAdmin(admin.ModelAdmin):
         "coverage",
         "open_gaps",
         "is_synthetic",
+        "keep_up",
         "updated_at",
     )
-    list_filter = ("venue", "market_type", "price_type", "timeframe", "is_synthetic")
+    list_filter = ("venue", "market_type", "price_type", "timeframe", "is_synthetic", "keep_up")
+    actions = ("keep_up_on", "keep_up_off")
     search_fields = ("symbol",)
     readonly_fields = (
         "venue",
@@ -75,6 +79,16 @@ class SeriesAdmin(admin.ModelAdmin):
     def open_gaps(self, series: Series) -> int:
         return int(getattr(series, "open_gap_count", 0))
 
+    @admin.action(description="Keep selected series up (fetch new candles every minute)")
+    def keep_up_on(self, request: HttpRequest, queryset: QuerySet[Series]) -> None:
+        updated = queryset.update(keep_up=True)
+        self.message_user(request, f"{updated} series will be kept up.")
+
+    @admin.action(description="Stop keeping selected series up")
+    def keep_up_off(self, request: HttpRequest, queryset: QuerySet[Series]) -> None:
+        updated = queryset.update(keep_up=False)
+        self.message_user(request, f"{updated} series will no longer be kept up.")
+
 
 @admin.register(QuarantinedRow)
 class QuarantinedRowAdmin(admin.ModelAdmin):
@@ -102,3 +116,67 @@ class DataGapAdmin(admin.ModelAdmin):
     @admin.display(description="end (next bar present)", ordering="end")
     def gap_end(self, gap: DataGap) -> str:
         return _when(gap.end)
+
+
+@admin.register(IngestionJob)
+class IngestionJobAdmin(admin.ModelAdmin):
+    """Ingestion and gap-filling jobs per series; their status lives in the kernel's job
+    (cancel from the Jobs admin)."""
+
+    list_display = (
+        "created_at",
+        "series",
+        "mode",
+        "job_status",
+        "range_start",
+        "range_end",
+        "last_stored",
+        "pages",
+        "fetched",
+        "inserted",
+        "quarantined",
+    )
+    list_filter = ("mode", "series__venue", "series__timeframe")
+    search_fields = ("series__symbol", "job_id")
+    list_select_related = ("series",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "job_id",
+        "series",
+        "mode",
+        "start",
+        "end",
+        "checkpoint",
+        "pages",
+        "fetched",
+        "inserted",
+        "quarantined",
+        "owner_id",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs are started through the API or manage.py sync_market_data
+
+    @admin.display(description="status")
+    def job_status(self, job: IngestionJob) -> str:
+        try:
+            info = get_job(job.job_id)
+        except NotFound:
+            return "-"
+        if info.total:
+            return f"{info.status.value} {info.progress:.0%}"
+        return info.status.value
+
+    @admin.display(description="from", ordering="start")
+    def range_start(self, job: IngestionJob) -> str:
+        return _when(job.start)
+
+    @admin.display(description="to", ordering="end")
+    def range_end(self, job: IngestionJob) -> str:
+        return _when(job.end) if job.end is not None else "now"
+
+    @admin.display(description="last stored", ordering="checkpoint")
+    def last_stored(self, job: IngestionJob) -> str:
+        return _when(job.checkpoint)

@@ -506,6 +506,37 @@ class CancelResult:
     failed: tuple[CancelFailure, ...] = ()
 
 
+@dataclass(frozen=True)
+class RateLimitUsage:
+    """One rate limit of a venue and how much of its burst is spent now."""
+
+    bucket: str  # "request_weight", "orders"
+    scope: str  # "venue" (shared by every process) or "credential" (per account)
+    unit: str  # the venue's unit: "Binance request weight", "orders", "requests"
+    limit: float  # units per period
+    period_seconds: float
+    in_use: float  # units of the burst spent (venue scope; 0 for credential scope here)
+
+
+@dataclass(frozen=True)
+class VenueStatus:
+    """Connection health of a venue: its breaker (shared), and this process's view of its
+    requests (last success/error, latency) and of its stream."""
+
+    venue: str
+    enabled: bool
+    state: str  # "up", "degraded" (errors lately), "down" (breaker open), "unknown" (no calls yet)
+    breaker: str  # "closed", "open" or "half_open"
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str = ""
+    latency_ewma_ms: float | None = None
+    active_host: str | None = None
+    websocket: str | None = None  # "up", "down", or None when no stream was opened
+    limiter_backend: str = "local"  # "redis" (shared) or "local"
+    rate_limits: tuple[RateLimitUsage, ...] = ()
+
+
 # --- the interface ---------------------------------------------------------------------------
 
 
@@ -584,6 +615,10 @@ class ExchangeApi(Protocol):
         limit: int | None = None,
     ) -> list[Fill]:
         """The account's fills, oldest first."""
+        ...
+
+    def venue_status(self, *, venue: str) -> VenueStatus:
+        """Health of ``venue``: breaker state, last success/error, latency, rate-limit use."""
         ...
 
 

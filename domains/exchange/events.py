@@ -94,3 +94,19 @@ class OrderBookUpdated(Event):
     bids: list[tuple[Decimal, Decimal]] = Field(description="[price, amount], best first.")
     asks: list[tuple[Decimal, Decimal]] = Field(description="[price, amount], best first.")
     sequence: int | None = Field(default=None, description="The venue's update id, if any.")
+
+
+class VenueStatusChanged(Event):
+    """A venue's connection changed: its circuit breaker opened, went half-open (one probe) or
+    closed again, or one of its streams connected or dropped. Durable: alerting and the
+    dashboard must not miss an outage."""
+
+    name: ClassVar[str] = "dsta.exchange.venue.status_changed.v1"
+    minor: ClassVar[int] = 0
+
+    venue: str = Field(description="binance, gateio, htx or paper.")
+    component: str = Field(description="'breaker' (REST) or 'websocket'.")
+    status: str = Field(description="breaker: open, half_open or closed; websocket: up or down.")
+    previous: str | None = Field(default=None, description="The status before the change.")
+    reason: str = Field(default="", description="Why it changed (last error, probe result).")
+    changed_at: datetime = Field(description="When the change happened.")

@@ -39,10 +39,20 @@ class PaperAccount(models.Model):
     latency_ms = models.PositiveIntegerField(default=0)
     slippage_bps = ExactDecimalField(default=Decimal(0))
     market_buy_buffer_bps = ExactDecimalField(default=Decimal(100))
+    # The owner's default account on its venue, used when a request names none (at most one
+    # per (owner, venue) over paper and live accounts: services.accounts keeps it so).
+    is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("created_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("owner_id", "venue"),
+                condition=Q(is_default=True),
+                name="paper_account_one_default",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.venue}, paper)"
@@ -146,3 +156,89 @@ class PaperFill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.amount} {self.symbol} @ {self.price}"
+
+
+class LiveAccount(models.Model):
+    """A user's account on a real venue. Its credentials live in core's encrypted secrets,
+    under ``secret_key`` of the owner (``exchange_credentials``); we keep only that name."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.BigIntegerField(db_index=True)  # core's user id, not a foreign key
+    venue = models.CharField(max_length=20, choices=[(v, v) for v in ("binance", "gateio", "htx")])
+    name = models.CharField(max_length=100)
+    secret_key = models.CharField(
+        max_length=128, help_text="Key of the owner's exchange_credentials secret in core."
+    )
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("owner_id", "venue"),
+                condition=Q(is_default=True),
+                name="live_account_one_default",
+            ),
+            models.UniqueConstraint(fields=("owner_id", "venue", "name"), name="live_account_name"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.venue}, live)"
+
+
+class ExchangeConfig(models.Model):
+    """An admin's settings of one venue, over the defaults in ``services/resilience/venues.py``.
+
+    ``rate_limits``: ``{bucket: {"limit": units, "period": seconds}}`` (e.g.
+    ``{"request_weight": {"limit": 3000, "period": 60}}`` to use half of Binance's budget);
+    ``hosts``: the API hosts to use, primary first (empty: the venue's documented ones).
+    """
+
+    venue = models.CharField(max_length=20, unique=True)
+    enabled = models.BooleanField(default=True, help_text="Off: every call fails at once.")
+    rate_limits = models.JSONField(default=dict, blank=True)
+    hosts = models.JSONField(default=list, blank=True, help_text="API hosts, primary first.")
+    max_wait_seconds = models.FloatField(
+        default=10.0, help_text="How long a request may queue for rate-limit tokens."
+    )
+    breaker_failure_threshold = models.PositiveIntegerField(default=5)
+    breaker_window_seconds = models.FloatField(default=30.0)
+    breaker_cooldown_seconds = models.FloatField(default=30.0)
+    timeout_ms = models.PositiveIntegerField(default=10_000)
+    log_requests = models.BooleanField(
+        default=True, help_text="Keep a redacted log of every request and response."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "exchange config"
+
+    def __str__(self) -> str:
+        return f"{self.venue} settings"
+
+
+class ExchangeRequestLog(models.Model):
+    """One HTTP request to a venue and its response, secrets redacted before they get here."""
+
+    venue = models.CharField(max_length=20, db_index=True)
+    account_id = models.UUIDField(null=True, blank=True, db_index=True)
+    method = models.CharField(max_length=8)
+    url = models.TextField()
+    endpoint = models.CharField(max_length=120, blank=True, default="")  # ccxt's api/path
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True, default="")
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True, default="")
+    error = models.CharField(max_length=300, blank=True, default="")
+    latency_ms = models.FloatField(default=0)
+    cost = models.JSONField(default=dict, help_text="Units charged per rate-limit bucket.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} -> {self.status or self.error}"

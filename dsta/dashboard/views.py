@@ -8,6 +8,7 @@ would refuse anyway (the API, not the page, enforces every permission).
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -38,7 +39,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def content_security_policy(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+def content_security_policy(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Add the dashboard's Content-Security-Policy header to the view's responses."""
 
     @wraps(view)
@@ -61,13 +64,21 @@ class DashboardLoginView(LoginView):
 
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("dashboard:index")
+    next_page = "dashboard:index"  # a URL name: Django resolves it
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """Also the single sign-on link, when an OpenID Connect provider is configured."""
+        context = super().get_context_data(**kwargs)
+        if settings.DSTA_OIDC_ISSUER:
+            after = self.get_redirect_url() or reverse("dashboard:index")
+            context["oidc_login_url"] = f"{reverse('auth-oidc-login')}?{urlencode({'next': after})}"
+        return context
 
 
 class DashboardLogoutView(LogoutView):
     """Sign out (POST only, as Django requires) and return to the login page."""
 
-    next_page = reverse_lazy("dashboard:login")
+    next_page = "dashboard:login"
 
 
 @method_decorator([content_security_policy, ensure_csrf_cookie], name="dispatch")

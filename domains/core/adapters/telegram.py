@@ -1,40 +1,18 @@
 """Telegram: ``POST {api_base}/bot{token}/sendMessage`` with ``{"chat_id", "text"}``.
 
 The bot token is part of the URL, so it is kept out of every message this module produces,
-and a logging filter on httpx's logger (which writes each request URL at INFO) replaces it.
+and ``log_redaction`` filters it out of httpx's request log lines.
 """
 
-import logging
-import re
 from typing import Any
 
 import httpx
 
 from domains.core.adapters.delivery_errors import PermanentDeliveryError, TransientDeliveryError
+from domains.core.adapters.log_redaction import install_log_redaction
 
 # Telegram's limit for one message's text.
 TEXT_MAX_CHARS = 4096
-_BOT_TOKEN_IN_URL = re.compile(r"/bot[^/\s\"']+/")
-
-
-class RedactBotToken(logging.Filter):
-    """Rewrites ``/bot<token>/`` in a record's message to ``/bot[redacted]/``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/bot" in message:
-            record.msg = _BOT_TOKEN_IN_URL.sub("/bot[redacted]/", message)
-            record.args = ()
-        return True
-
-
-def install_log_redaction() -> None:
-    """Attach the redaction filter to the loggers that write request URLs (once)."""
-    for name in ("httpx", "httpcore"):
-        target = logging.getLogger(name)
-        if not any(isinstance(existing, RedactBotToken) for existing in target.filters):
-            target.addFilter(RedactBotToken())
-
 
 install_log_redaction()
 

@@ -45,7 +45,8 @@ def check_target(url: str, *, allow_private: bool) -> None:
     if parts.scheme != "https":
         raise PermanentDeliveryError("webhooks must use https")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        resolved = socket.getaddrinfo(parts.hostname, parts.port or 443)
+        addresses = {str(info[4][0]) for info in resolved}
     except OSError as exc:
         raise TransientDeliveryError(f"cannot resolve the webhook host {parts.hostname}") from exc
     for address in addresses:

@@ -57,7 +57,10 @@ class SendSerializer(StrictSerializer):
     )
     dedupe_key = StrictCharField(required=False, allow_blank=True, max_length=DEDUPE_KEY_MAX_LENGTH)
     dedupe_window_seconds = StrictIntegerField(required=False, min_value=1)
-    data = serializers.DictField(required=False, help_text="Extra JSON for in-app and webhooks.")
+    # Declared fields leave the class (DRF's metaclass): Serializer.data is not shadowed.
+    data = serializers.DictField(  # type: ignore[assignment]
+        required=False, help_text="Extra JSON for in-app and webhooks."
+    )
 
 
 class DeliverySerializer(serializers.ModelSerializer):

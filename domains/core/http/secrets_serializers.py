@@ -14,7 +14,9 @@ class SecretInfoSerializer(serializers.Serializer):
     owner_id = serializers.IntegerField()
     key = serializers.CharField()
     kind = serializers.ChoiceField(choices=list(SECRET_KINDS))
-    fields = serializers.ListField(
+    # DRF moves declared fields off the class, so this does not shadow Serializer.fields
+    # at runtime; mypy only sees the class attribute.
+    fields = serializers.ListField(  # type: ignore[assignment]
         child=serializers.CharField(), help_text="The fields that are set (names only)."
     )
     version = serializers.IntegerField(help_text="1 when created, +1 per replacement.")

@@ -120,7 +120,11 @@ def api_key_authenticate(key: str) -> Principal:
     match = KEY_PATTERN.match(key)
     if match is None:
         raise ApiKeyInvalid("malformed API key")
-    row = ApiKey.objects.select_related("user").filter(prefix=match["prefix"]).first()
+    # order_by(): no ORDER BY for a unique-key lookup (this runs on every request).
+    found = list(
+        ApiKey.objects.select_related("user").filter(prefix=match["prefix"]).order_by()[:1]
+    )
+    row = found[0] if found else None
     # Hash and compare even when no row matched, so both paths cost the same.
     stored = row.key_hash if row is not None else "0" * 64
     if not hmac.compare_digest(hash_key(key), stored) or row is None:

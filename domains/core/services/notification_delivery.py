@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -103,8 +104,11 @@ def _transient(
     log.last_error = error[:ERROR_MAX_CHARS]
     log.next_retry_at = now + timedelta(seconds=delay)
     log.updated_at = timezone.now()
-    log.save(update_fields=["status", "last_error", "next_retry_at", "updated_at"])
-    notification_status_refresh(log.notification_id)
+    # The log and the notification's summary change together: a reader never sees one
+    # without the other.
+    with transaction.atomic():
+        log.save(update_fields=["status", "last_error", "next_retry_at", "updated_at"])
+        notification_status_refresh(log.notification_id)
     logger.info(
         "notification delivery will be retried",
         extra={"delivery_id": log.pk, "channel": log.channel, "attempts": log.attempts},
@@ -120,8 +124,9 @@ def _finish(log: DeliveryLog, status: str, *, error: str) -> AttemptOutcome:
     log.updated_at = finished
     if status == DeliveryLog.Status.SENT:
         log.sent_at = finished
-    log.save(update_fields=["status", "last_error", "next_retry_at", "updated_at", "sent_at"])
-    notification_status_refresh(log.notification_id)
+    with transaction.atomic():
+        log.save(update_fields=["status", "last_error", "next_retry_at", "updated_at", "sent_at"])
+        notification_status_refresh(log.notification_id)
     if status == DeliveryLog.Status.FAILED:
         logger.warning(
             "notification delivery failed",

@@ -1,6 +1,7 @@
 """A notification's overall status, summed up from its deliveries."""
 
 from collections.abc import Iterable
+from uuid import UUID
 
 from django.db import transaction
 
@@ -33,7 +34,7 @@ def notification_status(statuses: Iterable[str]) -> str:
     return Notification.Status.SKIPPED
 
 
-def notification_status_refresh(notification_id: object) -> str:
+def notification_status_refresh(notification_id: UUID) -> str:
     """Recompute and store a notification's status from its deliveries (row-locked, so
     deliveries finishing at once on two channels cannot overwrite each other's outcome)."""
     with transaction.atomic():

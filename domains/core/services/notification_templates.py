@@ -122,13 +122,12 @@ def template_variables(*, subject: str, body: str) -> list[str]:
     return sorted(names)
 
 
-def _variables_of(
-    nodes: NodeList | Iterable[Node], *, bound: frozenset[str], part: str
-) -> set[str]:
+def _variables_of(nodes: NodeList | Iterable[Any], *, bound: frozenset[str], part: str) -> set[str]:
     found: set[str] = set()
     for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
-            tag = node.token.contents.split()[0] if getattr(node, "token", None) else "?"
+            token = getattr(node, "token", None)
+            tag = token.contents.split()[0] if token is not None and token.contents else "?"
             raise NotificationTemplateInvalid(
                 f"the {part} uses the tag {tag!r}, which notification templates do not allow",
                 details={"field": part, "tag": tag},

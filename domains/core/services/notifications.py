@@ -29,6 +29,7 @@ from domains.core.api import (
     WEBHOOK_SIGNING_SECRET_KEY,
     NotificationChannelUnknown,
     NotificationInvalid,
+    NotificationTemplateNotFound,
     UserUnknown,
 )
 from domains.core.models import DeliveryLog, Notification, NotificationPreference, Secret
@@ -72,10 +73,10 @@ def notification_send(
     """Store a notification for ``owner_id`` and (after commit) deliver it.
 
     Give either ``body`` (and ``subject``) as text, or ``template`` with ``variables``.
-    ``channels`` None follows the user's preferences. Raises NotificationInvalid,
-    NotificationChannelUnknown, NotificationTemplateNotFound,
-    NotificationTemplateVariablesInvalid, UserUnknown. ``dispatch=False`` stores without
-    enqueueing (the caller delivers, e.g. ``send_test_notification``).
+    ``channels`` None follows the user's preferences. Raises NotificationInvalid (also for
+    an unknown template), NotificationChannelUnknown, NotificationTemplateVariablesInvalid,
+    UserUnknown. ``dispatch=False`` stores without enqueueing (the caller delivers, e.g.
+    ``send_test_notification``).
     """
     now = now or timezone.now()
     _check_request(
@@ -199,7 +200,13 @@ def _text_of(
             raise NotificationInvalid("give either a template or subject/body, not both")
         if variables is not None and not isinstance(variables, dict):
             raise NotificationInvalid("variables must be a JSON object")
-        row = template_visible(owner_id=owner_id, name=str(template))
+        try:
+            row = template_visible(owner_id=owner_id, name=str(template))
+        except NotificationTemplateNotFound as exc:
+            # In a send, an unknown template is bad input (400), not a missing resource.
+            raise NotificationInvalid(
+                f"no template {template!r}", details={"template": str(template)}
+            ) from exc
         rendered_subject, rendered_body = render_template(
             subject=row.subject, body=row.body, variables=variables or {}, expected=row.variables
         )

@@ -132,11 +132,13 @@ def access_token_validate(token: str) -> Principal:
         session_id = uuid.UUID(str(claims["sid"]))
     except (TypeError, ValueError) as exc:
         raise TokenInvalid("the access token is not valid") from exc
-    row = (
+    # order_by(): no ORDER BY for a primary-key lookup (this runs on every request).
+    rows = list(
         AuthSession.objects.filter(pk=session_id)
-        .values_list("user_id", "revoked_at", "user__is_active")
-        .first()
+        .order_by()
+        .values_list("user_id", "revoked_at", "user__is_active")[:1]
     )
+    row = rows[0] if rows else None
     if row is None or row[0] != user_id:
         raise TokenInvalid("the access token names no session of its user")
     if row[1] is not None:

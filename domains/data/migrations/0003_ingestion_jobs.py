@@ -5,37 +5,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('data', '0002_candle_hypertable'),
+        ("data", "0002_candle_hypertable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='series',
-            name='keep_up',
-            field=models.BooleanField(default=False, help_text='fetch new closed candles from the venue every minute'),
+            model_name="series",
+            name="keep_up",
+            field=models.BooleanField(
+                default=False, help_text="fetch new closed candles from the venue every minute"
+            ),
         ),
         migrations.CreateModel(
-            name='IngestionJob',
+            name="IngestionJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.UUIDField(help_text='the kernel job (jobs.Job) running it', unique=True)),
-                ('mode', models.CharField(choices=[('backfill', 'Backfill'), ('keep_up', 'Keep Up'), ('fill_gaps', 'Fill Gaps')], max_length=16)),
-                ('start', models.BigIntegerField(help_text='first open time asked for, UTC ms')),
-                ('end', models.BigIntegerField(blank=True, help_text='open time to stop before, UTC ms (empty: now)', null=True)),
-                ('checkpoint', models.BigIntegerField(blank=True, help_text='open time of the last candle stored, UTC ms', null=True)),
-                ('pages', models.IntegerField(default=0, help_text='venue requests made')),
-                ('fetched', models.BigIntegerField(default=0, help_text='candles received from the venue')),
-                ('inserted', models.BigIntegerField(default=0, help_text='candles new to the store')),
-                ('quarantined', models.BigIntegerField(default=0, help_text='candles refused by validation')),
-                ('owner_id', models.BigIntegerField(blank=True, help_text='user who started it', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('series', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ingestion_jobs', to='data.series')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "job_id",
+                    models.UUIDField(help_text="the kernel job (jobs.Job) running it", unique=True),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("backfill", "Backfill"),
+                            ("keep_up", "Keep Up"),
+                            ("fill_gaps", "Fill Gaps"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("start", models.BigIntegerField(help_text="first open time asked for, UTC ms")),
+                (
+                    "end",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="open time to stop before, UTC ms (empty: now)",
+                        null=True,
+                    ),
+                ),
+                (
+                    "checkpoint",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="open time of the last candle stored, UTC ms",
+                        null=True,
+                    ),
+                ),
+                ("pages", models.IntegerField(default=0, help_text="venue requests made")),
+                (
+                    "fetched",
+                    models.BigIntegerField(default=0, help_text="candles received from the venue"),
+                ),
+                (
+                    "inserted",
+                    models.BigIntegerField(default=0, help_text="candles new to the store"),
+                ),
+                (
+                    "quarantined",
+                    models.BigIntegerField(default=0, help_text="candles refused by validation"),
+                ),
+                (
+                    "owner_id",
+                    models.BigIntegerField(blank=True, help_text="user who started it", null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "series",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ingestion_jobs",
+                        to="data.series",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['series', 'created_at'], name='data_ingest_series__098a75_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["series", "created_at"], name="data_ingest_series__098a75_idx"
+                    )
+                ],
             },
         ),
     ]

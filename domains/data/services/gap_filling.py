@@ -21,7 +21,7 @@ import numpy as np
 from django.db import transaction
 
 from domains.data.api import UnknownSeries
-from domains.data.models import GapState, Series
+from domains.data.models import GapState, IngestionJob, IngestionMode, Series
 from domains.data.selectors import candles_arrays
 from domains.data.services.gaps import Gap, find_gaps, gap_set_state
 from domains.data.services.store import candles_upsert
@@ -33,12 +33,14 @@ from domains.data.services.venue_feed import (
     wall_clock_ms,
 )
 from dsta.kernel.errors import InvalidInput
+from dsta.kernel.jobs.api import JobInfo, start_job
 from dsta.kernel.market import PriceType, SeriesKey
 
 Progress = Callable[[int, int, str], None]
 CheckCancelled = Callable[[], None]
 
 SYNTHETIC_SOURCE = "gap-fill:synthetic"
+FILL_JOB_KIND = "data.fill_gaps"
 
 
 def _no_progress(done: int, total: int, message: str) -> None:
@@ -127,11 +129,7 @@ def gaps_fill(
 ) -> FillReport:
     """Fill the gaps of ``series`` in ``[start, end)`` (between its first and last bar when
     not given); see the module docstring for the order of things."""
-    if not Series.objects.filter(**series.as_dict()).exists():
-        raise UnknownSeries(f"no candles stored for {series}", details=series.as_dict())
-    if start is not None and end is not None and end <= start:
-        raise InvalidInput("end must be after start", details={"start": start, "end": end})
-    require_fetchable(series)
+    _check_fill(series, start, end)
     now = wall_clock_ms() if now_ms is None else now_ms
     gaps = find_gaps(series=series, start=start, end=end, record=True)
     report = FillReport(gaps=len(gaps))
@@ -154,3 +152,40 @@ def gaps_fill(
                     report.unfillable += 1
         progress(done, len(gaps), f"gap {done} of {len(gaps)}")
     return report
+
+
+def _check_fill(series: SeriesKey, start: int | None, end: int | None) -> Series:
+    record = Series.objects.filter(**series.as_dict()).first()
+    if record is None:
+        raise UnknownSeries(f"no candles stored for {series}", details=series.as_dict())
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("end must be after start", details={"start": start, "end": end})
+    require_fetchable(series)
+    return record
+
+
+def fill_start(
+    *,
+    series: SeriesKey,
+    start: int | None = None,
+    end: int | None = None,
+    synthesize: bool = False,
+    owner_id: int | None = None,
+) -> JobInfo:
+    """Start a gap-filling job (``data.fill_gaps``) after checking its arguments."""
+    with transaction.atomic():
+        record = _check_fill(series, start, end)
+        info = start_job(
+            FILL_JOB_KIND,
+            params={**series.as_dict(), "start": start, "end": end, "synthesize": synthesize},
+            owner_id=owner_id,
+        )
+        IngestionJob.objects.create(
+            job_id=info.id,
+            series=record,
+            mode=IngestionMode.FILL_GAPS,
+            start=start if start is not None else (record.first_open_time or 0),
+            end=end,
+            owner_id=owner_id,
+        )
+    return info

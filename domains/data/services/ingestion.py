@@ -95,6 +95,10 @@ def _series_params(series: SeriesKey) -> dict[str, str]:
     return series.as_dict()
 
 
+def _key(series: SeriesKey) -> dict[str, Any]:
+    return dict(series.as_dict())
+
+
 def sync_start(
     *,
     series: SeriesKey,
@@ -123,7 +127,7 @@ def sync_start(
     if end is not None and end <= start:
         raise InvalidInput("end must be after start", details={"start": start, "end": end})
     with transaction.atomic():
-        record, _ = Series.objects.get_or_create(**series.as_dict())
+        record, _ = Series.objects.get_or_create(**_key(series))
         if mode == IngestionMode.KEEP_UP and not record.keep_up:
             Series.objects.filter(pk=record.pk).update(keep_up=True)
         info = start_job(
@@ -145,7 +149,7 @@ def sync_start(
 def _job_record(
     job_id: UUID, series: SeriesKey, mode: str, start: int, end: int | None
 ) -> IngestionJob:
-    record, _ = Series.objects.get_or_create(**series.as_dict())
+    record, _ = Series.objects.get_or_create(**_key(series))
     job, _ = IngestionJob.objects.get_or_create(
         job_id=job_id, defaults={"series": record, "mode": mode, "start": start, "end": end}
     )
@@ -221,9 +225,7 @@ def candles_backfill(
             break  # the venue has nothing from the cursor to the stop
         last = int(rows.open_time[-1])
         with transaction.atomic():
-            result = candles_upsert(
-                series=series, frame=rows, source=f"job:{job_id}", now_ms=now
-            )
+            result = candles_upsert(series=series, frame=rows, source=f"job:{job_id}", now_ms=now)
             IngestionJob.objects.filter(pk=job.pk).update(
                 checkpoint=last,
                 pages=F("pages") + 1,
@@ -272,13 +274,9 @@ def series_keep_up(
         if not len(rows):
             break
         with transaction.atomic():
-            tip = Series.objects.filter(**series.as_dict()).values_list(
-                "last_open_time", flat=True
-            )
+            tip = Series.objects.filter(**series.as_dict()).values_list("last_open_time", flat=True)
             previous_last = next(iter(tip), None)
-            result = candles_upsert(
-                series=series, frame=rows, source="keep-up", now_ms=now
-            )
+            result = candles_upsert(series=series, frame=rows, source="keep-up", now_ms=now)
             fresh = _accepted_after(rows, result.problems, previous_last)
             report.published += publish_closed(series, fresh, synthetic=synthetic)
         report.inserted += result.inserted

@@ -9,7 +9,7 @@ data, only not finished yet.
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from dsta.kernel.market import PriceType, SeriesKey, Timeframe
 # Candles per venue request. Binance serves 1000 per kline request (1500 on futures), Gate
 # 1000, HTX 2000: 1000 works everywhere.
 PAGE_LIMIT = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def wall_clock_ms() -> int:
@@ -37,7 +38,7 @@ def datetime_to_ms(moment: datetime) -> int:
     """Milliseconds of an aware datetime (a naive one is read as UTC, as venues mean it)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(round(moment.timestamp() * 1000))
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def ceil_to(timeframe: Timeframe, ts_ms: int) -> int:

@@ -1,6 +1,12 @@
 import pytest
 
 from domains.data.tests.factories import T0
+from domains.data.tests.fixtures import (  # noqa: F401 (fixtures are found by name)
+    job_worker,
+    recorded_exchange,
+    trader,
+    viewer,
+)
 
 # Candles in the factories start in 2024; a clock well after that keeps them all "closed".
 NOW_MS = T0 + 10 * 365 * 86_400_000

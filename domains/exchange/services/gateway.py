@@ -2,18 +2,22 @@
 
 Market data names a venue: ``paper`` is served by the paper exchange, ``binance``/``gateio``/
 ``htx`` by ccxt (public endpoints, one client per venue, made on first use). Account calls name
-an account: paper accounts are served by the paper exchange; live accounts (credentials from
-core's secrets) are not wired yet and answer ``unknown_account``.
+an account: paper accounts are served by the paper exchange; live accounts by a ccxt client
+signing with the account's credentials (read from core's secrets, ``credentials.py``), one per
+account, rebuilt when the credentials change. Every ccxt client is resilient
+(``venues.VenueFactory``): shared rate limits, breaker, retries, failover, request log.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from threading import Lock
 from uuid import UUID
 
-from domains.exchange.adapters.ccxt_gateway import CcxtVenue, new_exchange
+from domains.exchange.adapters.ccxt_gateway import VenueCredentials
 from domains.exchange.api import (
     AccountBalances,
+    AuthFailed,
     CancelResult,
     Candle,
     Fill,
@@ -25,18 +29,17 @@ from domains.exchange.api import (
     UnknownAccount,
     UnknownVenue,
     Venue,
+    VenueStatus,
 )
-from domains.exchange.models import PaperAccount
+from domains.exchange.services.accounts import AccountRef, account_get
+from domains.exchange.services.credentials import CredentialStore
 from domains.exchange.services.live import LiveVenue
 from domains.exchange.services.paper.service import PaperExchange
+from domains.exchange.services.venues import VenueFactory
 from dsta.kernel.errors import InvalidInput
 
 MAX_DEPTH = 5000
 MAX_CANDLES = 5000
-
-
-def _public_venue(venue: str) -> LiveVenue:
-    return LiveVenue(CcxtVenue(venue, new_exchange(venue)))
 
 
 class ExchangeGateway:
@@ -46,11 +49,18 @@ class ExchangeGateway:
         self,
         *,
         paper: PaperExchange | None = None,
-        live_venue: Callable[[str], LiveVenue] = _public_venue,
+        live_venue: Callable[[str], LiveVenue] | None = None,
+        venues: VenueFactory | None = None,
+        credentials: CredentialStore | None = None,
     ) -> None:
+        """``venues`` builds the ccxt clients (tests point its transport at a fake venue);
+        ``live_venue`` replaces it for the public clients only."""
         self.paper = paper or PaperExchange()
-        self._live_venue = live_venue
+        self.venues = venues or VenueFactory()
+        self.credentials = credentials or CredentialStore()
+        self._live_venue = live_venue or self.venues.public
         self._venues: dict[str, LiveVenue] = {}
+        self._accounts: dict[UUID, tuple[VenueCredentials, LiveVenue]] = {}
         self._lock = Lock()
 
     # --- market data --------------------------------------------------------------------------
@@ -91,24 +101,32 @@ class ExchangeGateway:
     # --- accounts -----------------------------------------------------------------------------
 
     def balances(self, *, account_id: UUID) -> AccountBalances:
-        self._paper_account(account_id)
-        return self.paper.balances(account_id=account_id)
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.balances(account_id=account_id)
+            return live.balances(account_id)
 
     def place_order(self, *, account_id: UUID, request: OrderRequest) -> OrderAck:
-        self._paper_account(account_id)
-        return self.paper.place_order(account_id=account_id, request=request)
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.place_order(account_id=account_id, request=request)
+            return live.place_order(account_id, request)
 
     def get_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
-        self._paper_account(account_id)
-        return self.paper.get_order(
-            account_id=account_id, symbol=symbol, client_order_id=client_order_id
-        )
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.get_order(
+                    account_id=account_id, symbol=symbol, client_order_id=client_order_id
+                )
+            return live.get_order(account_id, symbol, client_order_id)
 
     def cancel_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
-        self._paper_account(account_id)
-        return self.paper.cancel_order(
-            account_id=account_id, symbol=symbol, client_order_id=client_order_id
-        )
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.cancel_order(
+                    account_id=account_id, symbol=symbol, client_order_id=client_order_id
+                )
+            return live.cancel_order(account_id, symbol, client_order_id)
 
     def cancel_orders(
         self,
@@ -117,14 +135,18 @@ class ExchangeGateway:
         symbol: str | None = None,
         client_order_ids: list[str] | None = None,
     ) -> CancelResult:
-        self._paper_account(account_id)
-        return self.paper.cancel_orders(
-            account_id=account_id, symbol=symbol, client_order_ids=client_order_ids
-        )
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.cancel_orders(
+                    account_id=account_id, symbol=symbol, client_order_ids=client_order_ids
+                )
+            return live.cancel_orders(account_id, symbol, client_order_ids)
 
     def open_orders(self, *, account_id: UUID, symbol: str | None = None) -> list[OrderAck]:
-        self._paper_account(account_id)
-        return self.paper.open_orders(account_id=account_id, symbol=symbol)
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.open_orders(account_id=account_id, symbol=symbol)
+            return live.open_orders(account_id, symbol)
 
     def my_trades(
         self,
@@ -134,8 +156,20 @@ class ExchangeGateway:
         since: datetime | None = None,
         limit: int | None = None,
     ) -> list[Fill]:
-        self._paper_account(account_id)
-        return self.paper.my_trades(account_id=account_id, symbol=symbol, since=since, limit=limit)
+        _check_range("limit", limit, MAX_CANDLES)
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.my_trades(
+                    account_id=account_id, symbol=symbol, since=since, limit=limit
+                )
+            return live.my_trades(account_id, symbol, since, limit)
+
+    # --- health -------------------------------------------------------------------------------
+
+    def venue_status(self, *, venue: str) -> VenueStatus:
+        if _venue(venue) is Venue.PAPER:
+            return VenueStatus(venue=venue, enabled=True, state="up", breaker="closed")
+        return self.venues.runtime.venue(venue).status()
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -145,12 +179,39 @@ class ExchangeGateway:
                 self._venues[venue] = self._live_venue(venue)
             return self._venues[venue]
 
-    @staticmethod
-    def _paper_account(account_id: UUID) -> None:
-        if not PaperAccount.objects.filter(pk=account_id).exists():
+    @contextmanager
+    def _account(self, account_id: UUID) -> Iterator[LiveVenue | None]:
+        """The live venue client of a live account, or None for a paper account; a venue's
+        refusal of the credentials drops them from the cache (they may have been rotated)."""
+        ref = account_get(account_id)
+        if ref is None:
             raise UnknownAccount(
                 f"no exchange account {account_id}", details={"account_id": str(account_id)}
             )
+        if ref.kind == "paper":
+            yield None
+            return
+        try:
+            yield self._live_account(ref)
+        except AuthFailed:
+            if ref.owner_id is not None:
+                self.credentials.forget(owner_id=ref.owner_id, key=ref.secret_key)
+            raise
+
+    def _live_account(self, ref: AccountRef) -> LiveVenue:
+        if not ref.enabled or ref.owner_id is None:
+            raise AuthFailed(
+                f"live account {ref.id} is disabled", details={"account_id": str(ref.id)}
+            )
+        credentials = self.credentials.get(owner_id=ref.owner_id, key=ref.secret_key)
+        with self._lock:
+            cached = self._accounts.get(ref.id)
+            if cached is not None and cached[0] == credentials:
+                return cached[1]
+        venue = self.venues.for_account(ref.venue, account_id=ref.id, credentials=credentials)
+        with self._lock:
+            self._accounts[ref.id] = (credentials, venue)
+        return venue
 
 
 def _venue(venue: str) -> Venue:

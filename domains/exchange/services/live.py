@@ -4,24 +4,33 @@ Nothing is sent when the order breaks a market rule: ``BelowMinimum``/``InvalidO
 raised before the order request. A market order is priced from the venue's ticker (best ask for
 a buy, best bid for a sell) for the notional check, and that price sizes a market buy on venues
 that take it in the quote currency.
+
+With a ``VenueGuard`` (the gateway always gives one) every call passes the venue's breaker;
+reads and cancels are retried where safe, and a placement whose outcome is unknown is looked up
+by its client order id before it is ever sent again (``resilience/guard.py``).
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from domains.exchange.adapters.ccxt_gateway import CcxtVenue
 from domains.exchange.api import (
     AccountBalances,
+    CancelFailure,
     CancelResult,
     Candle,
+    ExchangeFailure,
     Fill,
     InvalidOrder,
     MarketInfo,
     MarketType,
     OrderAck,
     OrderBook,
+    OrderNotFound,
     OrderRequest,
     OrderSide,
     OrderType,
@@ -30,35 +39,45 @@ from domains.exchange.api import (
     validate_client_order_id,
 )
 from domains.exchange.services.precision import check_limits, prepare_order
+from domains.exchange.services.resilience.guard import VenueGuard
+
+T = TypeVar("T")
 
 
 class LiveVenue:
     """One real venue (and, for account calls, one credential)."""
 
-    def __init__(self, adapter: CcxtVenue) -> None:
+    def __init__(self, adapter: CcxtVenue, guard: VenueGuard | None = None) -> None:
         self.adapter = adapter
         self.venue = adapter.venue
+        self.guard = guard
+
+    def _read(self, call: Callable[[], T]) -> T:
+        return self.guard.read(call) if self.guard is not None else call()
 
     def markets(self) -> list[MarketInfo]:
-        return self.adapter.markets()
+        return self._read(self.adapter.markets)
+
+    def market(self, symbol: str) -> MarketInfo:
+        return self._read(lambda: self.adapter.market(symbol))
 
     def ticker(self, symbol: str) -> Ticker:
-        return self.adapter.ticker(symbol)
+        return self._read(lambda: self.adapter.ticker(symbol))
 
     def order_book(self, symbol: str, depth: int | None) -> OrderBook:
-        return self.adapter.order_book(symbol, depth)
+        return self._read(lambda: self.adapter.order_book(symbol, depth))
 
     def ohlcv(
         self, symbol: str, timeframe: str, since: datetime | None, limit: int | None
     ) -> list[Candle]:
-        return self.adapter.ohlcv(symbol, timeframe, since, limit)
+        return self._read(lambda: self.adapter.ohlcv(symbol, timeframe, since, limit))
 
     def balances(self, account_id: UUID) -> AccountBalances:
-        return self.adapter.balances(account_id)
+        return self._read(lambda: self.adapter.balances(account_id))
 
     def place_order(self, account_id: UUID, request: OrderRequest) -> OrderAck:
         """Round to the market's precision, refuse what breaks its limits, then send."""
-        market = self.adapter.market(request.symbol)
+        market = self.market(request.symbol)
         if request.reduce_only and market.market_type is MarketType.SPOT:
             raise InvalidOrder(
                 "reduce_only applies to derivative positions; spot has none",
@@ -72,31 +91,68 @@ class LiveVenue:
         if prepared.type is OrderType.MARKET:
             reference = self._reference_price(prepared.symbol, prepared.side)
             check_limits(market, amount=prepared.amount, price=reference)
-        return self.adapter.send_order(
-            account_id, prepared, client_order_id=client_order_id, reference_price=reference
+
+        def send() -> OrderAck:
+            return self.adapter.send_order(
+                account_id, prepared, client_order_id=client_order_id, reference_price=reference
+            )
+
+        if self.guard is None:
+            return send()
+        return self.guard.place(
+            send,
+            lambda: self.adapter.get_order(account_id, prepared.symbol, client_order_id),
+            client_order_id=client_order_id,
         )
 
     def get_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
-        return self.adapter.get_order(account_id, symbol, client_order_id)
+        return self._read(lambda: self.adapter.get_order(account_id, symbol, client_order_id))
 
     def cancel_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
-        return self.adapter.cancel_order(account_id, symbol, client_order_id)
+        """Cancel (idempotent, so retried like a read). A venue that no longer knows the order
+        as open answers "not found": the order is fetched to learn its final state."""
+        if self.guard is None:
+            return self.adapter.cancel_order(account_id, symbol, client_order_id)
+        try:
+            return self._read(
+                lambda: self.adapter.cancel_order(account_id, symbol, client_order_id)
+            )
+        except OrderNotFound:
+            return self.get_order(account_id, symbol, client_order_id)
 
     def cancel_orders(
         self, account_id: UUID, symbol: str | None, client_order_ids: list[str] | None
     ) -> CancelResult:
-        return self.adapter.cancel_orders(account_id, symbol, client_order_ids)
+        if self.guard is None:
+            return self.adapter.cancel_orders(account_id, symbol, client_order_ids)
+        if client_order_ids is None:
+            targets = [(o.symbol, o.client_order_id) for o in self.open_orders(account_id, symbol)]
+        else:
+            if symbol is None:
+                raise InvalidOrder(
+                    f"{self.venue} needs the symbol to cancel by client order id",
+                    details={"field": "symbol"},
+                )
+            targets = [(symbol, cid) for cid in client_order_ids]
+        canceled: list[OrderAck] = []
+        failed: list[CancelFailure] = []
+        for target_symbol, client_order_id in targets:
+            try:
+                canceled.append(self.cancel_order(account_id, target_symbol, client_order_id))
+            except ExchangeFailure as error:
+                failed.append(CancelFailure(client_order_id, error.code, error.message))
+        return CancelResult(canceled=tuple(canceled), failed=tuple(failed))
 
     def open_orders(self, account_id: UUID, symbol: str | None) -> list[OrderAck]:
-        return self.adapter.open_orders(account_id, symbol)
+        return self._read(lambda: self.adapter.open_orders(account_id, symbol))
 
     def my_trades(
         self, account_id: UUID, symbol: str | None, since: datetime | None, limit: int | None
     ) -> list[Fill]:
-        return self.adapter.my_trades(account_id, symbol, since, limit)
+        return self._read(lambda: self.adapter.my_trades(account_id, symbol, since, limit))
 
     def _reference_price(self, symbol: str, side: OrderSide) -> Decimal:
-        quote = self.adapter.ticker(symbol)
+        quote = self.ticker(symbol)
         price = (quote.ask if side is OrderSide.BUY else quote.bid) or quote.last
         if price is None:
             raise InvalidOrder(

@@ -40,6 +40,11 @@ function boot() {
     setTimeout(() => window.location.assign(`${context.loginUrl}?next=${next}`), 1500);
   });
 
+  if (context.role === "none") {
+    // Every endpoint needs a role: without one each panel would only show refusals.
+    toast("Your account has no role yet, so the API refuses its data. Ask an administrator to give you one.", { kind: "warning", timeout: 0 });
+  }
+
   for (const section of document.querySelectorAll("[data-panel]")) {
     const panel = PANELS[section.dataset.panel];
     if (!panel) continue;

@@ -7,6 +7,9 @@
 
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_BAD_REQUEST = 4400;
+// A connection that lasted this long was healthy: the next retry starts from the shortest
+// delay again. One that dropped sooner keeps backing off (a server that accepts, then fails).
+const STABLE_MS = 5000;
 
 /**
  * The delay before reconnect number `attempt` (0-based): min * 2^attempt, capped at max,
@@ -42,6 +45,7 @@ export class ReconnectingSocket {
     this.attempt = 0;
     this.everOpened = false;
     this.socket = null;
+    this.openedAt = 0;
     this.timer = null;
     this.stopped = true;
     this.onVisible = () => {
@@ -105,7 +109,7 @@ export class ReconnectingSocket {
     }
     this.socket = socket;
     socket.onopen = () => {
-      this.attempt = 0;
+      this.openedAt = Date.now();
       this.everOpened = true;
       this.setState("open");
       this.onOpen();
@@ -118,6 +122,8 @@ export class ReconnectingSocket {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (this.openedAt && Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
+      this.openedAt = 0;
       if (event.code === CLOSE_UNAUTHENTICATED) {
         this.setState("unauthorized");
         document.dispatchEvent(new CustomEvent("dsta:unauthenticated", { detail: this.name }));

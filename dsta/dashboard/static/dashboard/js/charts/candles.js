@@ -4,7 +4,7 @@
 
 import { formatCompact, formatPrice } from "../format.js";
 import {
-  Surface, axisLabel, crisp, formatCrosshairTime, formatTick, niceTicks, theme, tickDecimals,
+  Surface, axisLabel, crisp, formatAxisValue, formatCrosshairTime, formatTick, niceTicks, theme, tickDecimals,
   timeTicks,
 } from "./common.js";
 
@@ -167,15 +167,15 @@ export class CandleChart {
     visible.forEach((candle, position) => {
       const index = oldest + position;
       const x = xOf(index);
-      const rising = candle.c >= candle.o;
+      // Made-up bars (synthetic gap filling) are grey: they are not market prices.
+      const color = candle.synthetic ? colors.synthetic : candle.c >= candle.o ? colors.up : colors.down;
       if (maxVolume > 0 && candle.v > 0) {
         const barHeight = Math.max(1, (candle.v / maxVolume) * (volumeHeight - 2));
-        ctx.fillStyle = rising ? colors.up : colors.down;
+        ctx.fillStyle = color;
         ctx.globalAlpha = 0.35;
         ctx.fillRect(Math.round(x - bodyWidth / 2), chartBottom - barHeight, bodyWidth, barHeight);
         ctx.globalAlpha = 1;
       }
-      const color = rising ? colors.up : colors.down;
       ctx.strokeStyle = color;
       ctx.fillStyle = color;
       ctx.beginPath();
@@ -203,7 +203,7 @@ export class CandleChart {
     for (const tick of ticks) {
       const y = yOf(tick);
       if (y > priceTop - 2 && y < priceBottom + 2) {
-        ctx.fillText(tick.toFixed(decimals), plotWidth + 6, y);
+        ctx.fillText(formatAxisValue(tick, decimals), plotWidth + 6, y);
       }
     }
     ctx.textAlign = "center";

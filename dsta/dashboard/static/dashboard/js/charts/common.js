@@ -23,6 +23,7 @@ export function theme() {
     border: read("--border", "#232d3d"),
     up: read("--up", "#22c55e"),
     down: read("--down", "#ef4444"),
+    synthetic: read("--faint", "#56657a"),
     accent: read("--accent", "#4f8cff"),
     crosshair: read("--crosshair", "#6b7a90"),
     font: `11px ${read("--mono", "monospace")}`,
@@ -104,6 +105,11 @@ export function tickDecimals(ticks) {
   if (ticks.length < 2) return 2;
   const step = Math.abs(ticks[1] - ticks[0]);
   return Math.min(10, Math.max(0, -Math.floor(Math.log10(step)) + (step < 1 ? 1 : 0)));
+}
+
+/** An axis price with a fixed number of decimals and the reader's digit grouping. */
+export function formatAxisValue(value, decimals) {
+  return value.toLocaleString(undefined, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
 /** Time-axis label times between t0 and t1 (ms) leaving at least minPixels between labels. */

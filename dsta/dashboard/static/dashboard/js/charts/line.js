@@ -2,7 +2,7 @@
 // UTC time axis, crosshair with the value under the pointer. Points: {t (ms UTC), v}.
 
 import {
-  Surface, axisLabel, crisp, formatCrosshairTime, formatTick, niceTicks, theme, tickDecimals,
+  Surface, axisLabel, crisp, formatAxisValue, formatCrosshairTime, formatTick, niceTicks, theme, tickDecimals,
   timeTicks,
 } from "./common.js";
 
@@ -123,7 +123,7 @@ export class LineChart {
     ctx.textAlign = "left";
     for (const tick of ticks) {
       const y = yOf(tick);
-      if (y > TOP - 2 && y < bottom + 2) ctx.fillText(tick.toFixed(decimals), plotWidth + 6, y);
+      if (y > TOP - 2 && y < bottom + 2) ctx.fillText(formatAxisValue(tick, decimals), plotWidth + 6, y);
     }
     ctx.textAlign = "center";
     for (const time of times.ticks) {

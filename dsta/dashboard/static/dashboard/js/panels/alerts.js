@@ -15,7 +15,7 @@ const LOUD = new Set(["high", "critical"]);
 export function mount(section, context) {
   const tools = section.querySelector('[data-role="tools"]');
   const body = section.querySelector('[data-role="body"]');
-  const shown = new Map(); // notification id -> <li>
+  const shown = new Map(); // notification id (text) -> <li>
   let historyAvailable = null; // null: not known yet
   let streamState = "connecting";
 
@@ -39,9 +39,10 @@ export function mount(section, context) {
   }
 
   function add(notification, { prepend, announce }) {
-    if (!notification || shown.has(notification.id)) return;
+    const id = String(notification?.id ?? "");
+    if (!notification || !id || shown.has(id)) return;
     const item = alertItem(notification);
-    shown.set(notification.id, item);
+    shown.set(id, item);
     if (prepend) list.prepend(item);
     else list.append(item);
     while (list.children.length > MAX_SHOWN) {

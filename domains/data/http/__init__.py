@@ -1,0 +1,1 @@
+"""Public REST endpoints of the data domain: ``/api/v1/market-data/``."""

@@ -1,0 +1,173 @@
+"""dramatiq actors of the data domain: backfill, gap filling, keep-up (scheduled) and the
+keep-up of one series after a live bar closed. Thin: they parse params and call a service.
+
+A venue that is down or throttling us is worth another try: those errors are re-raised as a
+plain exception so dramatiq retries the job with a backoff, and the retry resumes from the
+job's checkpoint. Every other DstaError (unknown symbol, bad range) fails the job at once.
+"""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+
+from domains.data.services.gap_filling import FILL_JOB_KIND, gaps_fill
+from domains.data.services.ingestion import (
+    INGEST_JOB_KIND,
+    candles_backfill,
+    keep_up_all,
+    series_keep_up,
+)
+from dsta.kernel.errors import DstaError, RateLimited, ServiceUnavailable
+from dsta.kernel.jobs.api import JobContext, job_actor, periodic
+from dsta.kernel.market import SeriesKey
+
+KEEP_UP_ACTOR = "data.keep_up"
+LIVE_QUEUE = "data.live"
+
+logger = logging.getLogger(__name__)
+
+
+class VenueTemporarilyDown(Exception):
+    """A venue error worth retrying; not a DstaError, so the job framework retries it."""
+
+
+def _series(params: dict[str, Any]) -> SeriesKey:
+    return SeriesKey.of(
+        params["venue"],
+        params["market_type"],
+        params["symbol"],
+        params["price_type"],
+        params["timeframe"],
+    )
+
+
+def _flush(ctx: JobContext) -> None:
+    """Write the last reported progress before the job fails. (Also works around the kernel's
+    retry path, which cannot store a pending progress message beside its own.)"""
+    try:
+        ctx.flush()
+    except Exception:  # the failure being raised matters more than this write
+        logger.exception("job %s: progress not written", ctx.job_id)
+
+
+def _progress(ctx: JobContext) -> Any:
+    def report(done: int, total: int, message: str) -> None:
+        ctx.progress(done, total, message)
+
+    return report
+
+
+@job_actor(
+    kind=INGEST_JOB_KIND,
+    max_retries=3,
+    time_limit=timedelta(hours=6),
+    resumable=True,
+    min_backoff=5_000,
+    max_backoff=300_000,
+)
+def ingest(
+    ctx: JobContext,
+    *,
+    venue: str,
+    market_type: str,
+    symbol: str,
+    price_type: str,
+    timeframe: str,
+    start: int,
+    end: int | None = None,
+    mode: str = "backfill",
+) -> dict[str, Any]:
+    """Backfill one series over ``[start, end)`` from the venue (resumes from its checkpoint)."""
+    series = _series(locals())
+    try:
+        report = candles_backfill(
+            job_id=ctx.job_id,
+            series=series,
+            start=start,
+            end=end,
+            mode=mode,
+            progress=_progress(ctx),
+            check_cancelled=ctx.check_cancelled,
+        )
+    except (ServiceUnavailable, RateLimited) as exc:
+        _flush(ctx)
+        raise VenueTemporarilyDown(f"{exc.code}: {exc.message}") from exc
+    except DstaError:
+        raise
+    except Exception:
+        _flush(ctx)
+        raise
+    return report.as_dict()
+
+
+@job_actor(
+    kind=FILL_JOB_KIND,
+    max_retries=3,
+    time_limit=timedelta(hours=2),
+    resumable=True,  # re-running re-measures the gaps: what was filled is not asked again
+    min_backoff=5_000,
+    max_backoff=300_000,
+)
+def fill_gaps(
+    ctx: JobContext,
+    *,
+    venue: str,
+    market_type: str,
+    symbol: str,
+    price_type: str,
+    timeframe: str,
+    start: int | None = None,
+    end: int | None = None,
+    synthesize: bool = False,
+) -> dict[str, Any]:
+    """Re-fetch a series' gaps from the venue; mark or (on request) synthesize the rest."""
+    series = _series(locals())
+    try:
+        report = gaps_fill(
+            series=series,
+            start=start,
+            end=end,
+            synthesize=synthesize,
+            progress=_progress(ctx),
+            check_cancelled=ctx.check_cancelled,
+        )
+    except (ServiceUnavailable, RateLimited) as exc:
+        _flush(ctx)
+        raise VenueTemporarilyDown(f"{exc.code}: {exc.message}") from exc
+    except DstaError:
+        raise
+    except Exception:
+        _flush(ctx)
+        raise
+    return report.as_dict()
+
+
+# A plain actor, not a tracked job: a job row every minute would bury the jobs people start.
+@periodic("* * * * *", name="data.keep_up")
+@dramatiq.actor(actor_name=KEEP_UP_ACTOR, queue_name=LIVE_QUEUE, max_retries=0, time_limit=300_000)
+def keep_up() -> None:
+    """Fetch the newly closed candles of every kept-up series (every minute)."""
+    report = keep_up_all()
+    if report.series or report.errors:
+        logger.info("keep-up: %s", report.as_dict())
+
+
+@dramatiq.actor(
+    actor_name="data.keep_up_series",
+    queue_name=LIVE_QUEUE,
+    max_retries=3,
+    time_limit=120_000,
+    min_backoff=2_000,
+    max_backoff=30_000,
+)
+def keep_up_one(venue: str, market_type: str, symbol: str, price_type: str, timeframe: str) -> None:
+    """Fetch the venue's closed candles of one series now (sent when a live bar closed)."""
+    series = _series(locals())
+    try:
+        series_keep_up(series=series)
+    except (ServiceUnavailable, RateLimited) as exc:
+        raise VenueTemporarilyDown(f"{exc.code}: {exc.message}") from exc
+    except DstaError:
+        return  # a permanent error (symbol delisted...): the scheduled keep-up logs it

@@ -1,0 +1,378 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Playwright against the
+real ASGI server (a uvicorn child process on the test database).
+
+Skips when /usr/bin/chromium or the playwright package is missing, except under CI=true, where
+that is a failure. Playwright's own browser download is never used (no ``playwright install``).
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.utils import timezone
+
+from dsta.kernel.jobs.models import Job
+from dsta.kernel.rpc.testing import LiveServer, current_database_url, live_server_process_running
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery staple 42"
+# Playwright waits this long (ms) for something to appear: the child is on a busy machine.
+WAIT_MS = 15_000
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SCREENSHOT = Path(settings.VAR_DIR) / "screenshots" / "dashboard.png"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the browser test must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def sync_playwright() -> Any:
+    """Playwright's sync entry point, once Chromium and the package are known to be here."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing (pip install -e '.[dev]')")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def dashboard_server(
+    sync_playwright: Any, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[LiveServer]:
+    """uvicorn serving dsta.asgi on the test database; DEBUG so whitenoise finds the static
+    files without collectstatic (the container image collects them)."""
+    with django_db_blocker.unblock():
+        database_url = current_database_url()
+    with live_server_process_running(
+        database_url=database_url, token="", env={"DEBUG": "true", "LOG_FORMAT": "text"}
+    ) as server:
+        yield server
+
+
+@contextmanager
+def browser_page(
+    sync_playwright: Any, server: LiveServer, expected_errors: tuple[str, ...] = ()
+) -> Iterator[Any]:
+    """A fresh Chromium page; uncaught page errors and console errors fail the test (the
+    server's log is printed when the test fails)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        # Console errors too: a CSP violation, a missing file, a socket that failed.
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(f"{message.text} [{message.location.get('url', '')}]")
+                if message.type == "error"
+                else None
+            ),
+        )
+        try:
+            yield page
+        except BaseException:
+            print(server.log_tail())
+            raise
+        finally:
+            browser.close()
+        unexpected = [e for e in errors if not any(part in e for part in expected_errors)]
+        assert unexpected == [], unexpected
+
+
+def sign_in(page: Any, server: LiveServer, username: str) -> None:
+    page.goto(f"{server.url}/")
+    # "/" -> "/dashboard/" -> the login page, which remembers where to go back to.
+    assert page.url == f"{server.url}/dashboard/login/?next=/dashboard/"
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/dashboard/")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def csrf_headers(page: Any, server: LiveServer) -> dict[str, str]:
+    """What the page's own scripts send on unsafe requests (token from the cookie)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    return {"X-CSRFToken": token, "Referer": f"{server.url}/dashboard/"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_flips_the_kill_switch_and_sees_live_updates(
+    sync_playwright: Any, dashboard_server: LiveServer, shared_data: Path
+) -> None:
+    server = dashboard_server
+    # A real day of Binance BTC/USDT 1m candles, stored through the data domain's command.
+    day = shared_data / "candles" / "live_trading_indicators" / "BTCUSDT-1m-2022-09-05.csv"
+    call_command(
+        "import_candles",
+        str(day),
+        venue="binance",
+        symbol="BTC/USDT",
+        timeframe="1m",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    admin = User.objects.create_superuser(username="ada", email="", password=PASSWORD)
+    now = timezone.now()
+    running = Job.objects.create(
+        kind="data.ingest",
+        owner_id=admin.pk,
+        status=Job.Status.RUNNING,
+        progress=0.42,
+        done=42,
+        total=100,
+        message="binance BTC/USDT 1m: 2024-03",
+        started_at=now,
+        created_at=now - timedelta(minutes=3),
+    )
+    queued = Job.objects.create(kind="data.backtest", owner_id=admin.pk, created_at=now)
+
+    # The one 404 is asked for on purpose, to see its error toast.
+    with browser_page(sync_playwright, server, ("/api/v1/config/no.such_key",)) as page:
+        sign_in(page, server, "ada")
+
+        # An alert sent before the page loads shows up from the history.
+        sent = page.request.post(
+            f"{server.url}/api/v1/notifications/send",
+            data={
+                "subject": "Drawdown above 5%",
+                "body": "Paper account main: -5.3% today.",
+                "priority": "high",
+                "channels": ["in_app"],
+            },
+            headers=csrf_headers(page, server),
+        )
+        assert sent.status == 202, sent.text()
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("#alerts-list >> text=Drawdown above 5%")
+
+        # The market panel: the stored series, its candles drawn, the stream subscribed.
+        page.wait_for_selector("#market-series:enabled")
+        assert page.inner_text("#market-series") == "binance · BTC/USDT · 1m"
+        page.wait_for_selector("#market-chart canvas")
+        page.wait_for_selector("#panel-market[data-ws-state=open]")
+        assert page.inner_text("#market-price") == "19,784.90"  # the day's last close
+        assert "500 candles" in page.inner_text("#market-meta")
+        assert page.locator("#market-synthetic").is_hidden()  # real prices, no badge
+        page.click("[data-mode=line]")
+        page.wait_for_selector("#market-line canvas")
+        assert page.locator("#market-chart").is_hidden()
+        page.click("[data-mode=candles]")
+
+        # The config panel: listed keys, the kill switch, the watch socket connected.
+        page.wait_for_selector("#panel-config[data-ws-state=open]")
+        page.wait_for_selector("#config-table tr[data-key='trading.kill_switch']")
+        switch = page.locator("#kill-switch")
+        assert switch.get_attribute("aria-checked") == "false"
+        assert switch.is_enabled()
+
+        # Flip it from the page: PUT with the CSRF token from the cookie.
+        switch.click()
+        page.wait_for_selector("#kill-switch[aria-checked=true]")
+        page.wait_for_selector("#kill-switch-card[data-halted=true]")
+        page.wait_for_selector(".toast >> text=Trading halted.")
+        assert "TRADING HALTED" in page.inner_text("#kill-switch-state")
+
+        # Someone else resumes trading through the API: only the watch socket can tell the page.
+        resumed = page.request.put(
+            f"{server.url}/api/v1/config/trading.kill_switch",
+            data={"value": False, "reason": "resumed elsewhere", "expected_version": 1},
+            headers=csrf_headers(page, server),
+        )
+        assert resumed.status == 200, resumed.text()
+        page.wait_for_selector("#kill-switch[aria-checked=false]")
+        page.wait_for_selector("#config-table tr[data-key='trading.kill_switch'][data-version='2']")
+        assert page.inner_text("#connection-status .conn-label") == "Live"
+
+        # Jobs: progress bars, and cancelling the queued one through the API.
+        page.wait_for_selector(f"#jobs-table tr[data-job-id='{running.id}'][data-status=running]")
+        bar = page.locator(f"tr[data-job-id='{running.id}'] .progress")
+        assert bar.get_attribute("aria-valuenow") == "42"
+        page.click(f"tr[data-job-id='{queued.id}'] button")
+        page.wait_for_selector(f"tr[data-job-id='{queued.id}'][data-status=cancelled]")
+        assert page.locator(f"tr[data-job-id='{running.id}'] button").is_visible()
+
+        # An API error shows as a toast with its code.
+        status = page.evaluate(
+            """async () => {
+                const api = await import("/static/dashboard/js/api.js");
+                const toasts = await import("/static/dashboard/js/toast.js");
+                try {
+                    await api.apiFetch("/api/v1/config/no.such_key");
+                } catch (error) {
+                    toasts.toastError(error, "Lookup");
+                    return [error.status, error.code];
+                }
+            }"""
+        )
+        assert status == [404, "config_key_unknown"]
+        page.wait_for_selector(".toast-error >> text=config_key_unknown")
+
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.mouse.move(900, 300)  # a crosshair on the candles
+        page.screenshot(path=str(SCREENSHOT), full_page=True, animations="disabled")
+
+    # The page's write really happened (version 1), then the outside one (version 2).
+    queued.refresh_from_db()
+    assert queued.status == Job.Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_viewer_cannot_flip_the_kill_switch_and_can_sign_out(
+    sync_playwright: Any, dashboard_server: LiveServer
+) -> None:
+    server = dashboard_server
+    viewer = User.objects.create_user(username="vera", password=PASSWORD)
+    viewer.groups.add(Group.objects.get_or_create(name="viewer")[0])
+
+    with browser_page(sync_playwright, server) as page:
+        sign_in(page, server, "vera")
+        page.wait_for_selector("#kill-switch-card:not([hidden])")
+        assert page.locator("#kill-switch").is_disabled()
+        # The API refuses the write too (the page only hides what would fail).
+        refused = page.request.put(
+            f"{server.url}/api/v1/config/trading.kill_switch",
+            data={"value": True},
+            headers=csrf_headers(page, server),
+        )
+        assert refused.status == 403
+        assert refused.json()["error"]["code"]
+
+        page.click("#logout")
+        page.wait_for_url(f"{server.url}/dashboard/login/")
+        page.goto(f"{server.url}/dashboard/")
+        assert page.url.startswith(f"{server.url}/dashboard/login/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pure_helpers_behave_in_the_browser(
+    sync_playwright: Any, dashboard_server: LiveServer
+) -> None:
+    """Backoff, chart ticks and the market-data parsing, run by the browser's own engine."""
+    server = dashboard_server
+    with browser_page(sync_playwright, server) as page:
+        page.goto(f"{server.url}/dashboard/login/")
+        result = page.evaluate(
+            """async () => {
+                const ws = await import("/static/dashboard/js/ws.js");
+                const common = await import("/static/dashboard/js/charts/common.js");
+                const md = await import("/static/dashboard/js/market-data.js");
+                const delays = [0, 1, 2, 3, 10, 20].map((n) => [
+                    ws.backoffDelay(n, { min: 500, max: 30000, random: () => 0 }),
+                    ws.backoffDelay(n, { min: 500, max: 30000, random: () => 0.999999 }),
+                ]);
+                return {
+                    delays,
+                    ticks: common.niceTicks(101.3, 108.9, 4),
+                    page: md.normalizeOhlcv({
+                        synthetic: false,
+                        candles: [
+                            {open_time: 1700000000000, open: 1, high: 3, low: 0.5, close: 2,
+                             volume: 10, complete: true, synthetic: false},
+                            {open_time: 1700000060000, open: 2, high: 4, low: 1.5, close: 3,
+                             volume: null, complete: true, synthetic: true},
+                        ],
+                    }),
+                    frame: md.parseStreamFrame({
+                        type: "candle", closed: false, synthetic: false,
+                        candle: {open_time: 1700000120000, open: 3, high: 3, low: 3, close: 3,
+                                 volume: 1},
+                    }),
+                    refused: md.parseStreamFrame({error: {code: "invalid_input", message: "x"}}),
+                    seconds: md.toMillis(1700000000),
+                    iso: md.toMillis("2023-11-14T22:13:20Z"),
+                };
+            }"""
+        )
+    # Exponential, jittered within [half, full] of min * 2^n, capped at 30 s.
+    assert result["delays"][0] == [250, 500]
+    assert result["delays"][1] == [500, 1000]
+    assert result["delays"][3] == [2000, 4000]
+    assert result["delays"][4] == [15000, 30000]
+    assert result["delays"][5] == [15000, 30000]
+    assert result["ticks"] == [102, 104, 106, 108]
+    page = result["page"]
+    # One made-up bar makes the page synthetic; a missing volume draws as none.
+    assert page["synthetic"] is True
+    assert [c["t"] for c in page["candles"]] == [1_700_000_000_000, 1_700_000_060_000]
+    assert page["candles"][1]["v"] == 0
+    assert result["frame"]["kind"] == "candle"
+    assert result["frame"]["candle"]["closed"] is False
+    assert result["refused"]["kind"] == "error"
+    assert result["seconds"] == result["iso"] == 1_700_000_000_000
+
+
+# Runs a ReconnectingSocket (fast backoff) until it settles in a final state; its state list.
+SOCKET_STATES_JS = """async (path) => {
+    const ws = await import("/static/dashboard/js/ws.js");
+    return await new Promise((resolve) => {
+        const seen = [];
+        const socket = new ws.ReconnectingSocket(path, {
+            minDelay: 20, maxDelay: 80, unavailableAfter: 3,
+            onState: (state) => {
+                seen.push(state);
+                if (["unauthorized", "rejected", "unavailable"].includes(state)) {
+                    const settled = seen.slice();
+                    socket.stop();
+                    resolve(settled);
+                }
+            },
+        });
+        socket.start();
+    });
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reconnecting_socket_reads_the_servers_close_codes(
+    sync_playwright: Any, dashboard_server: LiveServer
+) -> None:
+    """Against the real server: 4401 (signed out) and 4400 (bad request) stop the retries; a
+    route the server lacks is "unavailable" after three failed tries."""
+    server = dashboard_server
+    User.objects.create_user(username="vera", password=PASSWORD).groups.add(
+        Group.objects.get_or_create(name="viewer")[0]
+    )
+    # The browser logs each refused handshake of the missing route as a console error.
+    with browser_page(sync_playwright, server, ("/api/v1/no-such-stream",)) as page:
+        page.goto(f"{server.url}/dashboard/login/")
+        signed_out = page.evaluate(SOCKET_STATES_JS, "/api/v1/config/watch")
+        # The server accepts, then closes with 4401 (so the client sees the code).
+        assert signed_out == ["connecting", "open", "unauthorized"]
+        missing = page.evaluate(SOCKET_STATES_JS, "/api/v1/no-such-stream")
+        assert missing[0] == "connecting"
+        assert missing[-1] == "unavailable"
+        assert "open" not in missing
+
+        sign_in(page, server, "vera")
+        # No venue or timeframe: the stream answers an error frame and closes with 4400.
+        refused = page.evaluate(SOCKET_STATES_JS, "/api/v1/market-data/stream/BTC-USDT")
+        assert refused == ["connecting", "open", "rejected"]

@@ -1,0 +1,222 @@
+"""Engine settings: fees, slippage, position sizing, stops, fill timing, leverage.
+
+Every amount is a plain float and fractions are fractions (0.001 = 0.1 %), basis points are
+named ``*_bps``. ``EngineConfig.to_dict()`` is what a run's manifest records, and
+``EngineConfig.from_dict()`` rebuilds the same config from it.
+"""
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dsta.quant.engine import layout as L
+from dsta.quant.errors import InvalidConfig
+
+
+class FillTiming(StrEnum):
+    """When a decision taken at bar t's close executes.
+
+    ``next_open`` (default): at bar t+1's open, the first price after the decision: what a live
+    strategy can actually get. ``same_close``: at bar t's own close, which assumes the order
+    reached the market in zero time; allowed for comparison with tools that do this, and
+    recorded in the result's manifest.
+    """
+
+    NEXT_OPEN = "next_open"
+    SAME_CLOSE = "same_close"
+
+
+def _fraction(name: str, value: float | None, *, upper: float = 1.0, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidConfig(f"{name} must be a number, got {value!r}", details={"field": name})
+    if not math.isfinite(value) or not 0.0 <= value <= upper:
+        raise InvalidConfig(
+            f"{name} must be in [0, {upper}], got {value!r}", details={"field": name}
+        )
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Fees as a fraction of traded value, each side.
+
+    Market orders, stop orders, stop-loss and trailing-stop exits take liquidity (taker); limit
+    orders and take-profit exits rest on the book (maker). Default 0.1 % both (Binance spot).
+    """
+
+    maker: float = 0.001
+    taker: float = 0.001
+
+    def __post_init__(self) -> None:
+        _fraction("fees.maker", self.maker, upper=0.1, allow_none=False)
+        _fraction("fees.taker", self.taker, upper=0.1, allow_none=False)
+
+
+@dataclass(frozen=True)
+class Slippage:
+    """Adverse price move on taker fills (limit and take-profit fills get their price).
+
+    ``kind="none"``: no slippage. ``"fixed"``: ``bps`` basis points. ``"volume"``: square-root
+    market impact, ``bps + impact_bps * sqrt(order size / bar volume)``, capped at ``max_bps``
+    (a bar with no volume costs ``max_bps``). The fill bar's own volume is used: it is the
+    liquidity the order meets, not information for the decision.
+    """
+
+    kind: str = "none"
+    bps: float = 0.0
+    impact_bps: float = 0.0
+    max_bps: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("none", "fixed", "volume"):
+            raise InvalidConfig(
+                f"slippage.kind must be none, fixed or volume, got {self.kind!r}",
+                details={"field": "slippage.kind"},
+            )
+        for name in ("bps", "impact_bps", "max_bps"):
+            _fraction(f"slippage.{name}", getattr(self, name), upper=10_000.0, allow_none=False)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How much one full position is ("1.0" in the order API and in vectorised signals).
+
+    ``kind="fraction"``: ``value`` of current equity (1.0 = all in; cash covers the fee, so a
+    long from flat buys equity / (price * (1 + fee)), as vectorbt's ``size=inf``).
+    ``"fixed"``: ``value`` units of the base asset. ``"vol_target"``: the fraction of equity that
+    gives an annualised volatility of ``value``, from the realised volatility of the last
+    ``vol_window`` bars up to the decision bar, capped by ``max_leverage``.
+    Sizes are fractional: no lot size or minimum order is applied (say so when comparing with
+    backtesting.py's default whole-unit sizing).
+    """
+
+    kind: str = "fraction"
+    value: float = 1.0
+    vol_window: int = 20
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("fraction", "fixed", "vol_target"):
+            raise InvalidConfig(
+                f"sizing.kind must be fraction, fixed or vol_target, got {self.kind!r}",
+                details={"field": "sizing.kind"},
+            )
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            raise InvalidConfig("sizing.value must be a number", details={"field": "sizing.value"})
+        if not math.isfinite(self.value) or self.value <= 0:
+            raise InvalidConfig(
+                f"sizing.value must be > 0, got {self.value!r}", details={"field": "sizing.value"}
+            )
+        if self.kind == "fraction" and self.value > 100:
+            raise InvalidConfig("sizing.value (fraction) must be <= 100", details={"field": "sizing.value"})
+        if isinstance(self.vol_window, bool) or not isinstance(self.vol_window, int) or self.vol_window < 2:
+            raise InvalidConfig("sizing.vol_window must be an integer >= 2", details={"field": "sizing.vol_window"})
+
+
+@dataclass(frozen=True)
+class Stops:
+    """Default exits attached to every position a strategy opens (an order may override them).
+
+    Fractions of the entry price: ``stop_loss=0.02`` closes a long 2 % below its average entry
+    price; ``take_profit`` closes it above; ``trailing`` closes it that far below the best high
+    since entry (above the best low for a short). None disables each.
+    """
+
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    trailing: float | None = None
+
+    def __post_init__(self) -> None:
+        _fraction("stops.stop_loss", self.stop_loss, upper=1.0)
+        _fraction("stops.take_profit", self.take_profit, upper=100.0)
+        _fraction("stops.trailing", self.trailing, upper=1.0)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything that decides how orders fill. The defaults are the safe, realistic ones."""
+
+    initial_cash: float = 10_000.0
+    fees: Fees = field(default_factory=Fees)
+    slippage: Slippage = field(default_factory=Slippage)
+    sizing: Sizing = field(default_factory=Sizing)
+    stops: Stops = field(default_factory=Stops)
+    fill_timing: FillTiming = FillTiming.NEXT_OPEN
+    # Gross exposure (sum of |position value|) may not exceed max_leverage * equity after an
+    # order that increases exposure; larger orders are cut down (counted in the manifest).
+    max_leverage: float = 1.0
+    allow_short: bool = True
+    # Close every open position at the last bar's close (reason "end"), so the trade list holds
+    # only closed trades. Off by default, as vectorbt: open positions stay marked to market.
+    close_at_end: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.initial_cash, bool) or not isinstance(self.initial_cash, int | float):
+            raise InvalidConfig("initial_cash must be a number", details={"field": "initial_cash"})
+        if not math.isfinite(self.initial_cash) or self.initial_cash <= 0:
+            raise InvalidConfig("initial_cash must be > 0", details={"field": "initial_cash"})
+        try:
+            object.__setattr__(self, "fill_timing", FillTiming(self.fill_timing))
+        except ValueError:
+            raise InvalidConfig(
+                f"fill_timing must be one of {[t.value for t in FillTiming]}, got {self.fill_timing!r}",
+                details={"field": "fill_timing"},
+            ) from None
+        if isinstance(self.max_leverage, bool) or not isinstance(self.max_leverage, int | float):
+            raise InvalidConfig("max_leverage must be a number", details={"field": "max_leverage"})
+        if not math.isfinite(self.max_leverage) or not 0 < self.max_leverage <= 100:
+            raise InvalidConfig("max_leverage must be in (0, 100]", details={"field": "max_leverage"})
+
+    def pack(self) -> NDArray[np.float64]:
+        """The float64 vector the compiled kernel reads (see layout.CFG_*)."""
+        cfg = np.zeros(L.N_CFG, dtype=np.float64)
+        cfg[L.CFG_MAKER_FEE] = self.fees.maker
+        cfg[L.CFG_TAKER_FEE] = self.fees.taker
+        cfg[L.CFG_SLIP_KIND] = {"none": L.SLIP_NONE, "fixed": L.SLIP_FIXED, "volume": L.SLIP_VOLUME}[
+            self.slippage.kind
+        ]
+        cfg[L.CFG_SLIP_BPS] = self.slippage.bps
+        cfg[L.CFG_SLIP_IMPACT_BPS] = self.slippage.impact_bps
+        cfg[L.CFG_SLIP_MAX_BPS] = self.slippage.max_bps
+        cfg[L.CFG_SIZING_KIND] = {
+            "fraction": L.SIZING_FRACTION,
+            "fixed": L.SIZING_FIXED,
+            "vol_target": L.SIZING_VOL_TARGET,
+        }[self.sizing.kind]
+        cfg[L.CFG_SIZING_VALUE] = self.sizing.value
+        cfg[L.CFG_MAX_LEVERAGE] = self.max_leverage
+        cfg[L.CFG_STOP_LOSS] = np.nan if self.stops.stop_loss is None else self.stops.stop_loss
+        cfg[L.CFG_TAKE_PROFIT] = np.nan if self.stops.take_profit is None else self.stops.take_profit
+        cfg[L.CFG_TRAILING] = np.nan if self.stops.trailing is None else self.stops.trailing
+        cfg[L.CFG_SAME_CLOSE] = float(self.fill_timing is FillTiming.SAME_CLOSE)
+        cfg[L.CFG_ALLOW_SHORT] = float(self.allow_short)
+        cfg[L.CFG_INITIAL_CASH] = self.initial_cash
+        cfg[L.CFG_VOL_TARGET] = self.sizing.value if self.sizing.kind == "vol_target" else np.nan
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what the manifest records)."""
+        data = asdict(self)
+        data["fill_timing"] = self.fill_timing.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EngineConfig":
+        """The config a manifest recorded (unknown keys are an error, not ignored)."""
+        data = dict(data)
+        try:
+            return cls(
+                **{
+                    **data,
+                    "fees": Fees(**data.get("fees", {})),
+                    "slippage": Slippage(**data.get("slippage", {})),
+                    "sizing": Sizing(**data.get("sizing", {})),
+                    "stops": Stops(**data.get("stops", {})),
+                }
+            )
+        except TypeError as error:
+            raise InvalidConfig(f"bad engine config: {error}") from None
