@@ -1,5 +1,7 @@
 """The door of the core domain: ``ConfigApi`` (with its key registry), ``AuthApi``,
-``AuditApi`` and ``UsersApi``, their DTOs and errors.
+``AuditApi``, ``UsersApi`` and ``SecretsApi``, their DTOs and errors, and the notification
+contract (channels, priorities, webhook signing; other domains notify through
+:class:`domains.core.events.NotificationRequested`).
 
 Other domains read and write configuration only through :func:`config_api` and learn about
 changes from :class:`domains.core.events.ConfigChanged`. This module is a pure contract: no

@@ -68,6 +68,20 @@ class RoleUserAdmin(UserAdmin):
         return ", ".join(user_roles(user)) or "-"
 
 
+_API_KEY_FIELDS = (
+    "id",
+    "user",
+    "name",
+    "prefix",
+    "key_hash",
+    "scopes",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+)
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdmin):
     """Keys are created by their owner (API) or ``manage.py create_api_key``, which show the
@@ -77,19 +91,8 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "user__username"]
     list_select_related = ["user"]
-    fields = [
-        "id",
-        "user",
-        "name",
-        "prefix",
-        "key_hash",
-        "scopes",
-        "created_at",
-        "expires_at",
-        "last_used_at",
-        "revoked_at",
-    ]
-    readonly_fields = fields
+    fields = _API_KEY_FIELDS
+    readonly_fields = _API_KEY_FIELDS
     actions = ["revoke"]
 
     @admin.display(description="state")

@@ -1,5 +1,6 @@
 """ORM models of the core domain: configuration keys and their versioned values; login
-sessions, API keys, invites, external identities, user profiles and the audit log."""
+sessions, API keys, invites, external identities, user profiles and the audit log; encrypted
+secrets; notification templates, preferences, notifications and their delivery logs."""
 
 import uuid
 from typing import Any, NoReturn

@@ -43,12 +43,12 @@ def error_response(code: str, message: str, status: int, details: Any = None) ->
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: renders our errors and DRF's in the one format."""
     if isinstance(exc, DstaError):
-        response = Response(exc.as_dict(), status=exc.status)
+        rendered = Response(exc.as_dict(), status=exc.status)
         # A rate limit that knows when it ends says so the standard way too.
         retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
         if isinstance(exc, RateLimited) and isinstance(retry_after, int | float):
-            response["Retry-After"] = str(max(1, int(retry_after)))
-        return response
+            rendered["Retry-After"] = str(max(1, int(retry_after)))
+        return rendered
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", str(exc)), status=413)
     if isinstance(exc, Http404):

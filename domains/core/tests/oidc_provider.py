@@ -24,8 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 CLIENT_ID = "dsta-test-client"
-CLIENT_SECRET = "provider-test-secret"  # noqa: S105 (a test fixture's client secret)
-KID = "test-key-1"
+CLIENT_SECRET = "provider-test-secret"
 
 
 @dataclass
@@ -33,6 +32,9 @@ class LocalProvider:
     """State of the running provider; change the knobs between requests."""
 
     issuer: str = ""
+    # A key id per provider: a JWKS cached (in a shared Redis) for an earlier provider on the
+    # same port never matches this one's.
+    kid: str = field(default_factory=lambda: f"test-{secrets.token_hex(6)}")
     subject: str = "subject-123"
     email: str = "ada@example.com"
     preferred_username: str = "ada"
@@ -59,7 +61,7 @@ class LocalProvider:
             "email_verified": True,
             "preferred_username": self.preferred_username,
         }
-        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": KID})
+        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": self.kid})
 
 
 def _new_key() -> Any:
@@ -96,7 +98,9 @@ def _handler(provider: LocalProvider) -> type[BaseHTTPRequestHandler]:
                 )
             elif url.path == "/jwks":
                 jwk = RSAAlgorithm.to_jwk(provider.published_key.public_key(), as_dict=True)
-                self._json(200, {"keys": [{**jwk, "kid": KID, "alg": "RS256", "use": "sig"}]})
+                self._json(
+                    200, {"keys": [{**jwk, "kid": provider.kid, "alg": "RS256", "use": "sig"}]}
+                )
             elif url.path == "/authorize":
                 if (
                     query.get("client_id") != CLIENT_ID
@@ -133,9 +137,10 @@ def _handler(provider: LocalProvider) -> type[BaseHTTPRequestHandler]:
                 .rstrip(b"=")
                 .decode()
             )
-            if challenge != pending["code_challenge"] or form.get("redirect_uri") != pending[
-                "redirect_uri"
-            ]:
+            if (
+                challenge != pending["code_challenge"]
+                or form.get("redirect_uri") != pending["redirect_uri"]
+            ):
                 self._json(400, {"error": "invalid_grant"})
                 return
             self._json(

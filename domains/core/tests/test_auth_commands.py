@@ -1,7 +1,7 @@
 """``manage.py create_user`` and ``manage.py create_api_key``."""
 
-from io import StringIO
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -59,13 +59,12 @@ def test_create_user_refuses_bad_input(tmp_path: Path) -> None:
 
 def test_create_api_key_prints_the_key_once_and_stores_its_hash() -> None:
     trader = make_user("trader")
-    output = run(
-        "create_api_key", trader.username, "--scopes", "read,trade", "--expires-in", "30d"
-    )
+    output = run("create_api_key", trader.username, "--scopes", "read,trade", "--expires-in", "30d")
     key = output.strip().splitlines()[-1]
     row = ApiKey.objects.get(user=trader)
     assert row.key_hash == hash_key(key)
     assert row.scopes == ["read", "trade"]
+    assert row.expires_at is not None
     assert timedelta(days=29, hours=23) < row.expires_at - timezone.now() <= timedelta(days=30)
     assert api_key_authenticate(key).user_id == trader.pk
 

@@ -47,7 +47,8 @@ def test_validate_returns_the_principal_of_a_token_or_key(
         via="jwt",
         credential_id=str(tokens.session_id),
     )
-    assert principal.has_role("analyst") and not principal.has_role("admin")
+    assert principal.has_role("analyst")
+    assert not principal.has_role("admin")
     keyed = auth.validate(authorization=f"Api-Key {api_key_for(trader, ('read',))}")
     assert (keyed.via, keyed.scopes, keyed.role) == ("api_key", ("read",), "analyst")
 
@@ -108,6 +109,7 @@ def test_profiles_and_preferences(binding: str, rpc_binding: RpcBinder) -> None:
     )
     preferences = users.get_preferences(user_id=analyst.pk)
     assert isinstance(preferences, UserPreferences)
-    assert preferences.quiet_hours is not None and preferences.quiet_hours.end == "06:30"
+    assert preferences.quiet_hours is not None
+    assert preferences.quiet_hours.end == "06:30"
     with pytest.raises(UserUnknown):
         users.get_preferences(user_id=10**9)

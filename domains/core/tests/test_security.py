@@ -77,9 +77,11 @@ def test_no_credential_reaches_a_log_line(caplog: pytest.LogCaptureFixture) -> N
     created = client.post(
         "/api/v1/auth/api-keys", {"name": "bot", "scopes": ["read"]}, format="json"
     ).json()
-    refreshed = APIClient().post(
-        "/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json"
-    ).json()
+    refreshed = (
+        APIClient()
+        .post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+        .json()
+    )
     reused = APIClient().post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
     assert reused.status_code == 401  # logged as a 401 warning by django.request
     keyed = APIClient()

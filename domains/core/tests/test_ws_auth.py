@@ -75,5 +75,3 @@ def test_the_credential_is_read_in_order_header_query_subprotocol() -> None:
         "Api-Key from-subprotocol",
         "dsta.api-key.from-subprotocol",
     )
-
-

@@ -41,6 +41,10 @@ def load_candles(shared_data: Path, name: str) -> np.ndarray:
     return rows[np.argsort(rows[:, 0], kind="stable")]
 
 
+def level(price: str, amount: str) -> BookLevel:
+    return BookLevel(Decimal(price), Decimal(amount))
+
+
 def _moment(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
 
@@ -105,8 +109,14 @@ class RecordedExchange:
         if venue != "binance":
             raise UnknownVenue(f"unknown venue {venue!r}", details={"venue": venue})
         self.book_requests.append((venue, symbol, depth))
-        bids = (BookLevel(Decimal("100.5"), Decimal("2")), BookLevel(Decimal("100.4"), Decimal("1")))
-        asks = (BookLevel(Decimal("100.6"), Decimal("3")), BookLevel(Decimal("100.7"), Decimal("4")))
+        bids = (
+            BookLevel(Decimal("100.5"), Decimal("2")),
+            BookLevel(Decimal("100.4"), Decimal("1")),
+        )
+        asks = (
+            BookLevel(Decimal("100.6"), Decimal("3")),
+            BookLevel(Decimal("100.7"), Decimal("4")),
+        )
         return OrderBook(
             venue=venue,
             symbol=symbol,

@@ -82,7 +82,7 @@ def _client(django_user_model: Any, role: str) -> Any:
     user.groups.add(group)
     client = APIClient()
     client.force_authenticate(user=user)
-    client.user = user
+    client.user = user  # type: ignore[attr-defined]  # tests read who the client is
     return client
 
 

@@ -5,12 +5,17 @@ Binance's per-market error maps) runs unchanged; only the socket is redirected: 
 transport adapter mounted on the exchange's session rewrites each request to
 ``http://127.0.0.1:<port>``, keeping the original host in ``X-Forwarded-Host``. The server
 records every request and answers from a queue of scripted responses.
+
+For fault injection: a ``handler`` (e.g. ``fake_binance.BinanceSim``) may answer statefully;
+``fail_next(...)`` makes the transport fail the next request without sending it (connect
+timeout, connection refused) or after the server handled it (a read timeout: the venue did the
+work, we never heard); ``clock`` timestamps each recorded request (tests use a manual clock).
 """
 
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +33,7 @@ class RecordedRequest:
     query: dict[str, str]
     body: str
     headers: dict[str, str]
+    at: float = 0.0  # the fake's clock when it arrived
 
     @property
     def form(self) -> dict[str, str]:
@@ -46,14 +52,28 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# Transport faults (``fail_next``): before sending, or after the server answered.
+CONNECT_TIMEOUT = "connect_timeout"  # never reached the venue
+CONNECTION_REFUSED = "connection_refused"  # never reached the venue
+READ_TIMEOUT = "read_timeout"  # the venue handled it; the answer was lost
+FAULT_HEADER = "X-Fake-Fault"
+
+Handler = Callable[[RecordedRequest], "Scripted | None"]
+
+
 class FakeVenue:
     """Answers requests in order from ``respond(...)``; 404 when nothing is scripted."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] | None = None, handler: Handler | None = None
+    ) -> None:
         self.requests: list[RecordedRequest] = []
         self._script: deque[Scripted] = deque()
         self._routes: dict[tuple[str, str], Scripted] = {}
+        self._faults: deque[str] = deque()
         self._lock = threading.Lock()
+        self.clock = clock or (lambda: 0.0)
+        self.handler = handler
         venue = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,6 +88,7 @@ class FakeVenue:
                     query=dict(parse_qsl(parts.query, keep_blank_values=True)),
                     body=body,
                     headers=dict(self.headers.items()),
+                    at=venue.clock(),
                 )
                 answer = venue._answer(recorded)
                 payload = answer.body.encode()
@@ -119,12 +140,27 @@ class FakeVenue:
             self.requests.append(recorded)
             if self._script:
                 return self._script.popleft()
+            if self.handler is not None:
+                answer = self.handler(recorded)
+                if answer is not None:
+                    return answer
         return Scripted(404, json.dumps({"error": "nothing scripted"}))
+
+    def fail_next(self, *faults: str) -> None:
+        """Fail the next requests at the transport: CONNECT_TIMEOUT or CONNECTION_REFUSED
+        (nothing reaches the server), or READ_TIMEOUT (the server handles the request, its
+        answer is dropped)."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
 
     def session(self) -> requests.Session:
         """A requests session whose every https/http request lands on this server."""
         session = requests.Session()
-        adapter = _Redirect(f"127.0.0.1:{self.port}")
+        adapter = _Redirect(f"127.0.0.1:{self.port}", self)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -137,14 +173,24 @@ class FakeVenue:
 
 
 class _Redirect(HTTPAdapter):
-    def __init__(self, netloc: str) -> None:
+    def __init__(self, netloc: str, venue: FakeVenue | None = None) -> None:
         super().__init__(max_retries=0)
         self.netloc = netloc
+        self.venue = venue
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         parts = urlsplit(request.url or "")
+        fault = self.venue._next_fault() if self.venue is not None else None
+        if fault == CONNECT_TIMEOUT:
+            raise requests.exceptions.ConnectTimeout(f"fake: connect timeout to {parts.netloc}")
+        if fault == CONNECTION_REFUSED:
+            raise requests.exceptions.ConnectionError(f"fake: connection refused by {parts.netloc}")
         request.headers["X-Forwarded-Host"] = parts.netloc
         request.url = urlunsplit(("http", self.netloc, parts.path, parts.query, ""))
         kwargs["verify"] = False
         kwargs["proxies"] = {}
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        if fault == READ_TIMEOUT or response.headers.get(FAULT_HEADER) == READ_TIMEOUT:
+            response.close()
+            raise requests.exceptions.ReadTimeout(f"fake: read timed out from {parts.netloc}")
+        return response

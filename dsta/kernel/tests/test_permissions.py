@@ -1,7 +1,7 @@
 """The kernel's permission checks and throttles: roles ranked and capped by scopes, owner
 scoping that answers 404, per-user and per-key throttling with Retry-After."""
 
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import pytest
@@ -26,7 +26,9 @@ from dsta.kernel.principal import Principal, PrincipalUser, scopes_for_roles
 from dsta.kernel.throttling import AnonymousRateThrottle, PrincipalRateThrottle
 
 
-def principal(roles: tuple[str, ...], scopes: tuple[str, ...] | None = None, **kw: Any) -> Principal:
+def principal(
+    roles: tuple[str, ...], scopes: tuple[str, ...] | None = None, **kw: Any
+) -> Principal:
     return Principal(
         user_id=kw.pop("user_id", 7),
         username="p",
@@ -65,7 +67,8 @@ def test_roles_include_every_lower_role() -> None:
         True,
         False,
     ]
-    assert trader.has_scope("trade") and not trader.has_scope("admin")
+    assert trader.has_scope("trade")
+    assert not trader.has_scope("admin")
     assert PrincipalUser(principal(("admin",))).is_staff
     assert not PrincipalUser(trader).is_staff
 
@@ -81,7 +84,7 @@ def test_permission_classes_are_checked_on_a_real_view() -> None:
     def call(who: Principal | None) -> int:
         request = APIRequestFactory().post("/trade", {}, format="json")
         if who is not None:
-            force_authenticate(request, user=PrincipalUser(who), token=who)
+            force_authenticate(request, user=cast(Any, PrincipalUser(who)), token=cast(Any, who))
         return int(TradeView.as_view()(request).status_code)
 
     assert call(principal(("trader",))) == 200
@@ -107,18 +110,19 @@ def test_owner_scoping_answers_404_for_another_users_object() -> None:
     users = get_user_model().objects
     alice, bob = users.create_user("alice-k"), users.create_user("bob-k")
     request = APIRequestFactory().get("/")
-    request.auth = principal(("viewer",), user_id=alice.pk)  # type: ignore[attr-defined]
+    request.auth = principal(("viewer",), user_id=alice.pk)
     queryset = users.filter(pk__in=[alice.pk, bob.pk])
     assert list(owned_by_request_user(queryset, request, owner_field="pk")) == [alice]
     assert get_owned_or_404(queryset, request, owner_field="pk", pk=alice.pk) == alice
     for lookup in (bob.pk, "not-a-number"):
         with pytest.raises(NotFound):
             get_owned_or_404(queryset, request, owner_field="pk", pk=lookup)
-    request.auth = principal(("admin",), user_id=alice.pk)  # type: ignore[attr-defined]
+    request.auth = principal(("admin",), user_id=alice.pk)
     assert owned_by_request_user(queryset, request, owner_field="pk").count() == 2
-    assert owned_by_request_user(
-        queryset, request, owner_field="pk", admin_sees_all=False
-    ).count() == 1
+    assert (
+        owned_by_request_user(queryset, request, owner_field="pk", admin_sees_all=False).count()
+        == 1
+    )
     anonymous = APIRequestFactory().get("/")
     assert not owned_by_request_user(queryset, anonymous, owner_field="pk").exists()
 
@@ -134,7 +138,7 @@ class Ping(APIView):
 def ping(who: Principal | None, address: str = "192.0.2.10") -> Any:
     request = APIRequestFactory().get("/ping", REMOTE_ADDR=address)
     if who is not None:
-        force_authenticate(request, user=PrincipalUser(who), token=who)
+        force_authenticate(request, user=cast(Any, PrincipalUser(who)), token=cast(Any, who))
     return Ping.as_view()(request)
 
 

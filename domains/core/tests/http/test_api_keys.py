@@ -37,6 +37,7 @@ def test_a_key_is_shown_once_stored_as_a_hash_and_authenticates() -> None:
     assert row.key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert key not in str(ApiKey.objects.filter(pk=row.pk).values().get())
     assert body["state"] == "active"
+    assert row.expires_at is not None
     assert timedelta(days=29) < row.expires_at - timezone.now() <= timedelta(days=30)
 
     listed = client.get("/api/v1/auth/api-keys").json()
@@ -117,7 +118,9 @@ def test_a_key_s_scopes_cap_the_role_it_acts_with() -> None:
     read_only = key_client(admin, ("read",)).get("/api/v1/auth/validate").json()
     assert (read_only["roles"], read_only["role"]) == (["admin"], "analyst")
     key = api_key_for(admin, ("read",))
-    refused = with_key(key).put("/api/v1/config/trading.kill_switch", {"value": True}, format="json")
+    refused = with_key(key).put(
+        "/api/v1/config/trading.kill_switch", {"value": True}, format="json"
+    )
     assert refused.status_code == 403
     assert error_of(refused)["code"] == "forbidden"
 

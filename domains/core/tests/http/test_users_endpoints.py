@@ -117,7 +117,9 @@ def test_preferences_are_validated_and_replaced() -> None:
     # PUT replaces: fields left out go back to their defaults.
     client.put("/api/v1/users/preferences", {"timezone": "Asia/Tokyo"}, format="json")
     assert client.get("/api/v1/users/profile").json()["preferences"]["default_venue"] is None
-    assert AuditEntry.objects.filter(action="user.preferences_changed", user_id=user.pk).count() == 2
+    assert (
+        AuditEntry.objects.filter(action="user.preferences_changed", user_id=user.pk).count() == 2
+    )
 
 
 @pytest.mark.parametrize(

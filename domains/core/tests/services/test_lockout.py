@@ -71,9 +71,12 @@ def test_the_admin_login_shares_the_lockout() -> None:
     assert api_login(admin.username, PASSWORD, address="10.0.0.9").status_code == 429
 
     other = make_user("admin", password=PASSWORD)
-    assert browser.post(
-        "/admin/login/", {"username": other.username, "password": PASSWORD}
-    ).status_code == 302
+    assert (
+        browser.post(
+            "/admin/login/", {"username": other.username, "password": PASSWORD}
+        ).status_code
+        == 302
+    )
     entry = AuditEntry.objects.get(user_id=other.pk, action="auth.login")
     assert entry.details == {"method": "session"}
     assert entry.ip == "10.0.0.9"

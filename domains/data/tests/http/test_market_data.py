@@ -41,7 +41,8 @@ def test_series_list_shows_coverage_gaps_and_labels(viewer: Any) -> None:
     assert other.symbol in [s["symbol"] for s in swaps["results"]]
     assert all(s["synthetic"] for s in swaps["results"])
     bad = viewer.get(BASE + "series", {"timeframe": "2w"})
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_input"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_input"
 
 
 @pytest.mark.django_db
@@ -56,7 +57,9 @@ def test_gaps_lists_missing_ranges_per_series(viewer: Any) -> None:
     assert len(body["results"]) == 1
     result = body["results"][0]
     assert (result["gap_count"], result["missing_bars"]) == (2, 3)
-    assert [(g["start_ms"], g["end_ms"], g["missing_bars"], g["state"]) for g in result["gaps"]] == [
+    assert [
+        (g["start_ms"], g["end_ms"], g["missing_bars"], g["state"]) for g in result["gaps"]
+    ] == [
         (T0 + 10 * MINUTE, T0 + 12 * MINUTE, 2, "missing"),
         (T0 + 50 * MINUTE, T0 + 51 * MINUTE, 1, "missing"),
     ]
@@ -66,8 +69,11 @@ def test_gaps_lists_missing_ranges_per_series(viewer: Any) -> None:
         {"symbol": series.url_symbol, "start": "2024-01-01T00:40:00Z", "end": T0 + 60 * MINUTE},
     ).json()
     assert [g["start_ms"] for g in ranged["results"][0]["gaps"]] == [T0 + 50 * MINUTE]
-    unknown = viewer.get(BASE + "gaps", {"venue": "binance", "symbol": "NO-USDT", "timeframe": "1m"})
-    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_series"
+    unknown = viewer.get(
+        BASE + "gaps", {"venue": "binance", "symbol": "NO-USDT", "timeframe": "1m"}
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "unknown_series"
     backwards = viewer.get(BASE + "gaps", {"start": T0 + MINUTE, "end": T0})
     assert backwards.status_code == 400
     assert backwards.json()["error"]["message"] == "end must be after start"
@@ -88,8 +94,11 @@ def test_order_book_comes_from_the_exchange(viewer: Any, recorded_exchange: Inst
     }
     assert fake.book_requests == [("binance", "ETH/USDT", 1)]
     unknown = viewer.get(BASE + "orderbook/ETH-USDT", {"venue": "nowhere"})
-    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_venue"
-    assert viewer.get(BASE + "orderbook/ETH-USDT", {"venue": "binance", "depth": 0}).status_code == 400
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "unknown_venue"
+    assert (
+        viewer.get(BASE + "orderbook/ETH-USDT", {"venue": "binance", "depth": 0}).status_code == 400
+    )
     assert viewer.get(BASE + "orderbook/ETH-USDT").status_code == 400
 
 
@@ -145,16 +154,19 @@ def test_sync_starts_a_backfill_job_that_keeps_the_series_up(
     )
     assert response.status_code == 202, response.json()
     job = response.json()
-    assert job["kind"] == "data.ingest" and job["url"] == f"/api/v1/jobs/{job['id']}/"
+    assert job["kind"] == "data.ingest"
+    assert job["url"] == f"/api/v1/jobs/{job['id']}/"
     job_worker.drain()
 
     info = get_job(job["id"])
     assert info.status is JobStatus.SUCCEEDED, info.error
     assert info.owner_id == trader.user.pk
     record = Series.objects.get(**series.as_dict())
-    assert record.keep_up and record.candle_count == len(fake.rows)
+    assert record.keep_up
+    assert record.candle_count == len(fake.rows)
     followed = trader.get(f"/api/v1/jobs/{job['id']}/").json()
-    assert followed["status"] == "succeeded" and followed["done"] == followed["total"] == 1440
+    assert followed["status"] == "succeeded"
+    assert followed["done"] == followed["total"] == 1440
 
 
 @pytest.mark.django_db(transaction=True)
@@ -180,7 +192,8 @@ def test_gap_fill_job_marks_what_the_venue_lacks_and_synthesizes_on_request(
     job_worker.drain()
     info = get_job(response.json()["id"])
     assert info.status is JobStatus.SUCCEEDED, info.error
-    assert info.result["refetched_bars"] == 5 and info.result["venue_has_none"] == 1
+    assert info.result["refetched_bars"] == 5
+    assert info.result["venue_has_none"] == 1
     gaps = trader.get(BASE + "gaps", {"symbol": series.url_symbol}).json()["results"][0]["gaps"]
     assert [g["state"] for g in gaps] == [GapState.VENUE_HAS_NONE]
 
@@ -188,7 +201,9 @@ def test_gap_fill_job_marks_what_the_venue_lacks_and_synthesizes_on_request(
     job_worker.drain()
     assert get_job(synthetic.json()["id"]).result["synthesized_bars"] == 1
     listed = trader.get(BASE + "series", {"symbol": series.url_symbol}).json()["results"][0]
-    assert listed["synthetic"] and listed["coverage"] == 1.0
+    assert listed["synthetic"]
+    assert listed["coverage"] == 1.0
 
     unknown = trader.post(BASE + "gaps/fill", {**body, "symbol": "NONE-BTC"}, format="json")
-    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_series"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "unknown_series"

@@ -79,7 +79,8 @@ def test_without_internet_a_labelled_synthetic_sample_is_stored_once() -> None:
     assert all(s.synthetic and s.candle_count == BARS_PER_WEEK and s.coverage == 1.0 for s in demo)
 
     again = load_demo_data(probe=None)
-    assert again.inserted == 0 and len(again.skipped) == len(SYNTHETIC_MARKETS)
+    assert again.inserted == 0
+    assert len(again.skipped) == len(SYNTHETIC_MARKETS)
 
 
 @pytest.mark.django_db
@@ -101,7 +102,8 @@ def test_when_the_venue_answers_recent_real_candles_are_downloaded(
 @pytest.mark.django_db
 def test_the_command_reports_the_synthetic_fallback() -> None:
     out = StringIO()
-    call_command("load_demo_data", "--probe", f"127.0.0.1:{closed_port()}", "--timeout", "1",
-                 stdout=out)
+    call_command(
+        "load_demo_data", "--probe", f"127.0.0.1:{closed_port()}", "--timeout", "1", stdout=out
+    )
     assert "synthetic sample" in out.getvalue()
     assert Series.objects.filter(venue=DEMO_VENUE, is_synthetic=True).count() == 3

@@ -71,7 +71,8 @@ def test_the_venue_refills_what_it_has_and_the_real_hole_is_marked_venue_has_non
     # The venue is not asked again about a range it has no bars for.
     calls = len(fake.calls)
     again = gaps_fill(series=series)
-    assert again.refetched_bars == 0 and len(fake.calls) == calls
+    assert again.refetched_bars == 0
+    assert len(fake.calls) == calls
 
 
 def test_synthesize_forward_fills_only_when_asked_and_flags_the_bars(
@@ -94,9 +95,7 @@ def test_synthesize_forward_fills_only_when_asked_and_flags_the_bars(
     assert bar["volume"][0] == 0.0
     assert Series.objects.get(**series.as_dict()).is_synthetic
 
-    page = candles_page(
-        page_request(series=series, start=REAL_GAP_START - 2 * MINUTE, limit=5)
-    )
+    page = candles_page(page_request(series=series, start=REAL_GAP_START - 2 * MINUTE, limit=5))
     assert page.synthetic
     assert page.synthetic_bars == [False, False, True, False, False]
     listed = series_gaps(series=series)

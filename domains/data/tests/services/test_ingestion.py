@@ -101,7 +101,8 @@ def test_a_job_that_crashed_mid_way_resumes_after_its_last_stored_candle(
     ]
     assert np.array_equal(stored(series), fake.rows)  # every bar once: no duplicates
     info_after = series_info(series=series)
-    assert info_after is not None and info_after.candle_count == len(fake.rows) == 13681
+    assert info_after is not None
+    assert info_after.candle_count == len(fake.rows) == 13681
     assert IngestionJob.objects.get(job_id=info.id).fetched == 13681  # nothing fetched twice
 
 
@@ -178,7 +179,8 @@ def test_a_venue_outage_is_retried_and_an_unknown_symbol_is_not(
     job_worker.drain()
     job = get_job(refused.id)
     assert job.status is JobStatus.FAILED
-    assert job.error is not None and job.error.code == "unknown_symbol"
+    assert job.error is not None
+    assert job.error.code == "unknown_symbol"
     assert job.attempt == 1
 
 
@@ -226,5 +228,6 @@ def test_backfill_service_resumes_from_its_checkpoint_after_an_interruption(
     assert report.fetched == len(fake.rows) - 2000
     total = (stop - first) // MINUTE
     assert reports[0] == (0, total)
-    assert reports[1][1] == total and 0 < reports[1][0] < reports[2][0] < total
+    assert reports[1][1] == total
+    assert 0 < reports[1][0] < reports[2][0] < total
     assert np.array_equal(stored(series), fake.rows)

@@ -20,7 +20,9 @@ MINUTE = 60_000
 def test_the_builder_rolls_bars_on_the_utc_grid() -> None:
     builder = CandleBuilder(series_key("1m"))
     first = builder.feed(price=100.0, ts_ms=T0 + 10_000, amount=1.0)
-    assert first.closed is None and first.current is not None and first.current.partial
+    assert first.closed is None
+    assert first.current is not None
+    assert first.current.partial
     builder.feed(price=101.0, ts_ms=T0 + 20_000, amount=2.0)
     step = builder.feed(price=102.0, ts_ms=T0 + MINUTE + 1, amount=0.5)
     assert step.closed is not None
@@ -34,13 +36,15 @@ def test_the_builder_rolls_bars_on_the_utc_grid() -> None:
     )
     assert (closed.volume, closed.ticks, closed.partial) == (3.0, 2, True)
     bar = step.current
-    assert bar is not None and (bar.open_time, bar.partial) == (T0 + MINUTE, False)
+    assert bar is not None
+    assert (bar.open_time, bar.partial) == (T0 + MINUTE, False)
     # A late tick of the finished bar and a nonsense price change nothing.
     assert builder.feed(price=50.0, ts_ms=T0 + 59_000).current == bar
     assert builder.feed(price=float("nan"), ts_ms=T0 + MINUTE + 2).current == bar
     # One tick without an amount makes the bar's volume unknown, not a wrong sum.
     builder.feed(price=99.0, ts_ms=T0 + MINUTE + 3)
-    assert builder.bar is not None and builder.bar.volume is None
+    assert builder.bar is not None
+    assert builder.bar.volume is None
     assert (builder.bar.low, builder.bar.close) == (99.0, 99.0)
 
 
@@ -86,7 +90,8 @@ def test_trade_fed_bars_are_stored_and_announced_but_not_the_partial_first_one(
     closed = [e for e in candle_events if isinstance(e, CandleClosed)]
     assert [(e.symbol, e.open_time_ms) for e in closed] == [(series.symbol, T0 + MINUTE)]
     updates = [e for e in candle_events if isinstance(e, CandleUpdated)]
-    assert len(updates) == 5 and updates[-1].open_time_ms == T0 + 2 * MINUTE
+    assert len(updates) == 5
+    assert updates[-1].open_time_ms == T0 + 2 * MINUTE
     assert updates[-1].closes_at.timestamp() * 1000 == T0 + 3 * MINUTE
     assert deferred == []
 
@@ -108,4 +113,5 @@ def test_ticker_fed_bars_are_never_stored_the_venue_candle_is_fetched_instead(
     assert not Series.objects.filter(symbol=series.symbol).exists()
     updates = [e for e in candle_events if isinstance(e, CandleUpdated)]
     assert {e.symbol for e in updates} == {series.symbol}
-    assert updates[2].high == 100.2 and updates[2].volume is None
+    assert updates[2].high == 100.2
+    assert updates[2].volume is None

@@ -1,0 +1,259 @@
+"""A stateful Binance spot REST venue for the fault-injection tests (a ``FakeVenue`` handler).
+
+Written from Binance's spot API docs ("General API Information", "LIMITS", the endpoints'
+request weights and error codes), independently of ccxt:
+
+- **Request weight** per endpoint (table below), counted per IP per calendar minute as Binance
+  does; every answer carries ``X-MBX-USED-WEIGHT-1M``; a request that would exceed the limit
+  gets HTTP 429 with ``Retry-After`` (seconds to the next minute) and code -1003.
+- **Orders** by client order id (``newClientOrderId``): a new order is recorded once; a
+  second one with the id of an open order is refused with -2010 "Duplicate order sent.";
+  ``GET /api/v3/order?origClientOrderId=`` answers -2013 "Order does not exist." for an
+  unknown id; ``DELETE`` answers -2011 "Unknown order sent.".
+- **Faults** scripted per endpoint (``fail(...)``): a 5xx before the order is recorded, the
+  documented 503 "execution status unknown" *after* it is recorded, a read timeout after it
+  is recorded, malformed JSON.
+"""
+
+import json
+import math
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from domains.exchange.tests.fake_venue import FAULT_HEADER, READ_TIMEOUT, RecordedRequest, Scripted
+
+WEIGHT_WINDOW = 60.0  # Binance's REQUEST_WEIGHT interval: 1 MINUTE
+
+
+def request_weight(method: str, path: str, query: dict[str, str]) -> int:
+    """An endpoint's request weight, from Binance's spot REST API docs."""
+    has_symbol = "symbol" in query or "symbols" in query
+    if path == "/api/v3/depth":
+        limit = int(query.get("limit", 100))
+        return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+    table: dict[tuple[str, str], int] = {
+        ("GET", "/api/v3/ping"): 1,
+        ("GET", "/api/v3/time"): 1,
+        ("GET", "/api/v3/exchangeInfo"): 20,
+        ("GET", "/api/v3/ticker/24hr"): 2 if has_symbol else 80,
+        ("GET", "/api/v3/ticker/bookTicker"): 2 if has_symbol else 4,
+        ("GET", "/api/v3/ticker/price"): 2 if has_symbol else 4,
+        ("GET", "/api/v3/klines"): 2,
+        ("POST", "/api/v3/order"): 1,
+        ("GET", "/api/v3/order"): 4,
+        ("DELETE", "/api/v3/order"): 1,
+        ("GET", "/api/v3/openOrders"): 6 if has_symbol else 80,
+        ("GET", "/api/v3/account"): 20,
+        ("GET", "/api/v3/myTrades"): 20,
+        ("POST", "/api/v3/userDataStream"): 2,
+        ("PUT", "/api/v3/userDataStream"): 2,
+        ("DELETE", "/api/v3/userDataStream"): 2,
+    }
+    return table.get((method, path), 1)
+
+
+@dataclass
+class Fault:
+    """What to do to the next request of one endpoint."""
+
+    kind: str  # "status" | "status_after" | "read_timeout_after" | "malformed"
+    status: int = 503
+    body: str = ""
+    headers: dict[str, str] | None = None
+
+
+# Binance's documented answer to a request whose fate the matching engine did not report.
+UNKNOWN_EXECUTION = {
+    "code": -1007,
+    "msg": "Timeout waiting for response from backend server. Send status unknown; "
+    "execution status unknown.",
+}
+
+
+class BinanceSim:
+    """``FakeVenue(handler=BinanceSim(clock))``: see the module docstring."""
+
+    def __init__(self, clock: Callable[[], float], *, weight_limit: int = 6000) -> None:
+        self.clock = clock
+        self.weight_limit = weight_limit
+        self.orders: dict[str, dict[str, Any]] = {}  # by client order id
+        self.order_posts: list[str] = []  # client order id of every POST that reached us
+        self.weights: list[tuple[float, int]] = []  # (arrival, weight) of admitted requests
+        self.rejected_429 = 0
+        self.book = {
+            "lastUpdateId": 1000,
+            "bids": [["60000.00", "1.5"], ["59999.00", "2"]],
+            "asks": [["60001.00", "1"], ["60002.00", "3"]],
+        }
+        self.listen_key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
+        self._faults: dict[tuple[str, str], deque[Fault]] = {}
+        self._ids = 9780331400
+        self._lock = threading.Lock()
+
+    # --- scripting --------------------------------------------------------------------------
+
+    def fail(self, method: str, path: str, *faults: Fault) -> None:
+        """Apply ``faults`` to the next requests of ``method path``, one each."""
+        self._faults.setdefault((method, path), deque()).extend(faults)
+
+    def used_weight(self, at: float) -> int:
+        """Weight used in the calendar minute holding ``at`` (what Binance reports)."""
+        minute = math.floor(at / WEIGHT_WINDOW)
+        return sum(w for t, w in self.weights if math.floor(t / WEIGHT_WINDOW) == minute)
+
+    def max_sliding_weight(self, window: float = WEIGHT_WINDOW) -> int:
+        """The most weight admitted in any window of ``window`` seconds (ending at a request)."""
+        best = 0
+        for end, _ in self.weights:
+            best = max(best, sum(w for t, w in self.weights if end - window < t <= end))
+        return best
+
+    # --- serving ----------------------------------------------------------------------------
+
+    def __call__(self, request: RecordedRequest) -> Scripted | None:
+        with self._lock:
+            return self._serve(request)
+
+    def _serve(self, request: RecordedRequest) -> Scripted:
+        now = request.at
+        params = {**request.query, **request.form} if request.body else dict(request.query)
+        weight = request_weight(request.method, request.path, params)
+        used = self.used_weight(now)
+        if used + weight > self.weight_limit:
+            self.rejected_429 += 1
+            next_minute = (math.floor(now / WEIGHT_WINDOW) + 1) * WEIGHT_WINDOW
+            retry_after = max(1, math.ceil(next_minute - now))
+            return self._answer(
+                429,
+                {"code": -1003, "msg": "Too much request weight used; current limit is "
+                 f"{self.weight_limit} request weight per 1 MINUTE."},
+                now,
+                {"Retry-After": str(retry_after)},
+            )
+        self.weights.append((now, weight))
+        fault = self._next_fault(request)
+        if fault is not None and fault.kind == "status":
+            return self._answer(fault.status, fault.body or UNKNOWN_EXECUTION, now, fault.headers)
+        if fault is not None and fault.kind == "malformed":
+            return Scripted(200, fault.body or '{"symbol": "BTCUSDT", "lastPrice": ', {})
+        answer = self._route(request, params, now)
+        if fault is not None and fault.kind == "status_after":
+            return self._answer(fault.status, fault.body or UNKNOWN_EXECUTION, now, fault.headers)
+        if fault is not None and fault.kind == "read_timeout_after":
+            answer.headers[FAULT_HEADER] = READ_TIMEOUT
+        return answer
+
+    def _next_fault(self, request: RecordedRequest) -> Fault | None:
+        queue = self._faults.get((request.method, request.path))
+        return queue.popleft() if queue else None
+
+    def _answer(
+        self, status: int, body: Any, now: float, headers: dict[str, str] | None = None
+    ) -> Scripted:
+        text = body if isinstance(body, str) else json.dumps(body)
+        all_headers = {"X-MBX-USED-WEIGHT-1M": str(self.used_weight(now)), **(headers or {})}
+        return Scripted(status, text, all_headers)
+
+    def _route(self, request: RecordedRequest, params: dict[str, str], now: float) -> Scripted:
+        key = (request.method, request.path)
+        if key == ("POST", "/api/v3/order"):
+            return self._new_order(params, now)
+        if key == ("GET", "/api/v3/order"):
+            order = self.orders.get(params.get("origClientOrderId", ""))
+            if order is None:
+                return self._answer(400, {"code": -2013, "msg": "Order does not exist."}, now)
+            return self._answer(200, order, now)
+        if key == ("DELETE", "/api/v3/order"):
+            order = self.orders.get(params.get("origClientOrderId", ""))
+            if order is None or order["status"] != "NEW":
+                return self._answer(400, {"code": -2011, "msg": "Unknown order sent."}, now)
+            order["status"] = "CANCELED"
+            return self._answer(200, order, now)
+        if key == ("GET", "/api/v3/depth"):
+            return self._answer(200, self.book, now)
+        if key == ("GET", "/api/v3/ticker/24hr"):
+            return self._answer(200, self._ticker(params.get("symbol", "BTCUSDT"), now), now)
+        if key == ("GET", "/api/v3/account"):
+            return self._answer(200, self._account(now), now)
+        if key == ("POST", "/api/v3/userDataStream"):
+            return self._answer(200, {"listenKey": self.listen_key}, now)
+        return self._answer(404, {"code": -1, "msg": f"fake: no route {key}"}, now)
+
+    def _new_order(self, params: dict[str, str], now: float) -> Scripted:
+        client_order_id = params.get("newClientOrderId", "")
+        self.order_posts.append(client_order_id)
+        existing = self.orders.get(client_order_id)
+        if existing is not None and existing["status"] == "NEW":
+            return self._answer(400, {"code": -2010, "msg": "Duplicate order sent."}, now)
+        self._ids += 1
+        millis = int(now * 1000)
+        order = {
+            "symbol": params.get("symbol", ""),
+            "orderId": self._ids,
+            "orderListId": -1,
+            "clientOrderId": client_order_id,
+            "transactTime": millis,
+            "time": millis,
+            "updateTime": millis,
+            "price": params.get("price", "0.00000000"),
+            "origQty": params.get("quantity", "0"),
+            "executedQty": "0.00000000",
+            "cummulativeQuoteQty": "0.00000000",
+            "status": "NEW",
+            "timeInForce": params.get("timeInForce", "GTC"),
+            "type": params.get("type", "LIMIT"),
+            "side": params.get("side", "BUY"),
+            "workingTime": millis,
+            "isWorking": True,
+            "origQuoteOrderQty": "0.00000000",
+            "fills": [],
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
+        self.orders[client_order_id] = order
+        return self._answer(200, order, now)
+
+    def _ticker(self, symbol: str, now: float) -> dict[str, Any]:
+        bid, ask = self.book["bids"][0], self.book["asks"][0]
+        mid = (Decimal(bid[0]) + Decimal(ask[0])) / 2
+        return {
+            "symbol": symbol,
+            "priceChange": "0",
+            "priceChangePercent": "0",
+            "weightedAvgPrice": str(mid),
+            "lastPrice": str(mid),
+            "lastQty": "0.1",
+            "bidPrice": bid[0],
+            "bidQty": bid[1],
+            "askPrice": ask[0],
+            "askQty": ask[1],
+            "openPrice": str(mid),
+            "highPrice": ask[0],
+            "lowPrice": bid[0],
+            "volume": "100",
+            "quoteVolume": str(mid * 100),
+            "openTime": int(now * 1000) - 86_400_000,
+            "closeTime": int(now * 1000),
+            "firstId": 1,
+            "lastId": 2,
+            "count": 2,
+        }
+
+    def _account(self, now: float) -> dict[str, Any]:
+        return {
+            "makerCommission": 10,
+            "takerCommission": 10,
+            "canTrade": True,
+            "canWithdraw": True,
+            "canDeposit": True,
+            "updateTime": int(now * 1000),
+            "accountType": "SPOT",
+            "balances": [
+                {"asset": "BTC", "free": "1.00000000", "locked": "0.00000000"},
+                {"asset": "USDT", "free": "10000.00000000", "locked": "0.00000000"},
+            ],
+            "permissions": ["SPOT"],
+        }
