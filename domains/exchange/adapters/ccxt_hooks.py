@@ -48,6 +48,7 @@ class ExchangeRecord:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     response_body: str = ""
     latency: float = 0.0  # seconds
+    malformed: bool = False  # a success status with a body that is not JSON
 
 
 class RequestHooks(Protocol):
@@ -135,6 +136,11 @@ def instrument(
         started = clock()
         try:
             result = original_fetch(routed, method, headers, body)
+            if isinstance(result, str) and result.strip():
+                # ccxt hands back the raw text when it is not JSON and lets the parsers make
+                # an empty ticker of it; every venue we use answers JSON, so this is a fault.
+                record.malformed = True
+                raise ccxt.BadResponse(f"{venue} answered {record.status} with malformed JSON")
         except BaseException as error:
             record.latency = clock() - started
             hooks.after_error(request, record, error)

@@ -201,16 +201,21 @@ class CircuitBreaker:
         self,
         venue: str,
         *,
-        settings: BreakerSettings | None = None,
+        settings: BreakerSettings | Callable[[], BreakerSettings] | None = None,
         store: BreakerStore | None = None,
         clock: Callable[[], float] = time.time,
         on_transition: Callable[[Transition], None] = lambda transition: None,
     ) -> None:
+        """``settings`` may be a callable: the venue's current settings, read at each use."""
         self.venue = venue
-        self.settings = settings or BreakerSettings()
+        self._settings = settings or BreakerSettings()
         self.store = store or LocalBreakerStore()
         self.clock = clock
         self.on_transition = on_transition
+
+    @property
+    def settings(self) -> BreakerSettings:
+        return self._settings() if callable(self._settings) else self._settings
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -39,15 +39,21 @@ class VenueGuard:
         *,
         venue: str,
         breaker: CircuitBreaker,
-        policy: RetryPolicy | None = None,
+        policy: RetryPolicy | Callable[[], RetryPolicy] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        """``policy`` may be a callable: the venue's current policy, read at each call (an
+        admin's change applies to clients made before it)."""
         self.venue = venue
         self.breaker = breaker
-        self.policy = policy or RetryPolicy()
+        self._policy = policy or RetryPolicy()
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy() if callable(self._policy) else self._policy
 
     # --- one attempt ----------------------------------------------------------------------
 

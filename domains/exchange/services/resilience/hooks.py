@@ -92,9 +92,11 @@ class VenueRequestHooks:
             self.runtime.health.record_failure(
                 venue, error=f"HTTP {status}: rate limited for {seconds:g}s", host=host
             )
-        elif status is None or status >= 500:
+        elif status is None or status >= 500 or record.malformed:
             self.runtime.hosts.failed(record.url)
-            described = f"HTTP {status}" if status is not None else type(error).__name__
+            described = type(error).__name__ if status is None else f"HTTP {status}"
+            if record.malformed:
+                described += " with malformed JSON"
             self.runtime.health.record_failure(
                 venue, error=described, latency=record.latency, host=host
             )

@@ -98,7 +98,7 @@ class VenueRuntime:
         self._hosts = HostRotation(settings.hosts)
         self.breaker = CircuitBreaker(
             venue,
-            settings=settings.breaker,
+            settings=lambda: self.settings.breaker,
             store=runtime.breaker_store,
             clock=runtime.clock,
             on_transition=self._breaker_changed,
@@ -146,11 +146,10 @@ class VenueRuntime:
 
     def guard(self) -> VenueGuard:
         """The per-operation breaker and retry rules of this venue."""
-        self.breaker.settings = self.settings.breaker
         return VenueGuard(
             venue=self.venue,
             breaker=self.breaker,
-            policy=self.settings.retry,
+            policy=lambda: self.settings.retry,
             sleep=self.runtime.sleep,
             rng=self.runtime.rng,
         )
