@@ -49,7 +49,7 @@ class Context(Protocol):
     def series(self, name: str, symbol: int | str = 0) -> list[float]:
         """A list that grows by one value per bar and so never holds the future: a price field
         (``open``/``high``/``low``/``close``/``volume``) or an indicator name. ``[-1]`` is the
-        current bar. Ask once (in ``on_start``) and keep the list."""
+        current bar. Ask in ``on_start`` (only there) and keep the list."""
         ...
 
     def time_ms(self) -> int:

@@ -2,6 +2,7 @@ import pytest
 
 from domains.data.tests.factories import T0
 from domains.data.tests.fixtures import (  # noqa: F401 (fixtures are found by name)
+    inprocess_bus,
     job_worker,
     recorded_exchange,
     trader,

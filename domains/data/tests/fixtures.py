@@ -5,6 +5,8 @@
 * ``job_worker``: the data domain's job actors re-bound to a fresh in-process broker with a real
   worker on it (so a test never touches another run's Redis queues), retries made fast.
 * ``viewer`` / ``trader``: signed-in API clients with those roles.
+* ``inprocess_bus``: events delivered in this process whatever ``BUS_URL`` says, for tests of
+  what our handlers do with them (the broker transports are the kernel's tests).
 """
 
 from collections.abc import Callable, Iterator
@@ -74,6 +76,12 @@ def job_worker() -> Iterator[JobWorker]:
             actor.options.clear()
             actor.options.update(options)
         broker.close()
+
+
+@pytest.fixture
+def inprocess_bus(settings: Any) -> None:
+    settings.BUS_KIND = "inprocess"
+    settings.BUS_URL = ""
 
 
 def _client(django_user_model: Any, role: str) -> Any:

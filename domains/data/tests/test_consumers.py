@@ -25,7 +25,7 @@ from domains.data.tests.fakes import ETH_USDT_1M, RecordedExchange
 from dsta.kernel.bus import publish
 from dsta.kernel.market import SeriesKey
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inprocess_bus")]
 # The route as dsta/routing.py mounts it (importing the composition root's table here would
 # make this domain's tests import every other domain's consumers).
 ROUTES = URLRouter([path("api/v1/market-data/stream/<str:symbol>", CandleStreamConsumer.as_asgi())])

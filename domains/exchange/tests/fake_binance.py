@@ -129,8 +129,11 @@ class BinanceSim:
             retry_after = max(1, math.ceil(next_minute - now))
             return self._answer(
                 429,
-                {"code": -1003, "msg": "Too much request weight used; current limit is "
-                 f"{self.weight_limit} request weight per 1 MINUTE."},
+                {
+                    "code": -1003,
+                    "msg": "Too much request weight used; current limit is "
+                    f"{self.weight_limit} request weight per 1 MINUTE.",
+                },
                 now,
                 {"Retry-After": str(retry_after)},
             )
@@ -181,6 +184,8 @@ class BinanceSim:
             return self._answer(200, self._account(now), now)
         if key == ("POST", "/api/v3/userDataStream"):
             return self._answer(200, {"listenKey": self.listen_key}, now)
+        if key in (("PUT", "/api/v3/userDataStream"), ("DELETE", "/api/v3/userDataStream")):
+            return self._answer(200, {}, now)
         return self._answer(404, {"code": -1, "msg": f"fake: no route {key}"}, now)
 
     def _new_order(self, params: dict[str, str], now: float) -> Scripted:

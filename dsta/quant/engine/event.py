@@ -41,6 +41,7 @@ class BacktestContext:
         "_lists",
         "_same_close",
         "_sources",
+        "_started",
         "_state",
         "i",
         "params",
@@ -54,6 +55,7 @@ class BacktestContext:
         self._state = state
         self._same_close = state.cfg[L.CFG_SAME_CLOSE] != 0.0
         self._close_due = False
+        self._started = False
         bars = state.bars
         self._sources: dict[str, FloatArray] = {name: getattr(bars, name) for name in _PRICE_FIELDS}
         self._sources.update(indicators)
@@ -67,13 +69,15 @@ class BacktestContext:
         key = (name, s)
         visible = self._lists.get(key)
         if visible is None:
+            if self._started:
+                raise QuantError("ctx.series() must be called in on_start (the bar loop feeds a fixed set)")
             if name not in self._sources:
                 raise QuantError(
                     f"no series {name!r}: use a price field or one of the strategy's indicators "
                     f"{sorted(set(self._sources) - set(_PRICE_FIELDS))}"
                 )
             source: list[float] = self._sources[name][:, s].tolist()
-            visible = source[: self.i + 1]
+            visible = []
             self._lists[key] = visible
             self._feeds.append((visible.append, source))
         return visible
@@ -210,22 +214,53 @@ def run_python_callbacks(strategy: Strategy, state: EngineState, params: Mapping
         raise
     except Exception as error:
         raise StrategyFailed(strategy.name, None, error) from error
-    on_bar = strategy.on_bar
-    feeds = ctx._feeds
-    i = 0
+    ctx._started = True
     try:
-        for i in range(state.n_bars):
+        _bar_loop(ctx, strategy.on_bar, state.n_bars)
+    except QuantError:
+        raise
+    except Exception as error:
+        raise StrategyFailed(strategy.name, ctx.i, error) from error
+    state.drive(ctx._advance, state.n_bars)
+
+
+def _bar_loop(ctx: BacktestContext, on_bar: Callable[[BacktestContext], None], n: int) -> None:
+    """The per-bar loop, unrolled for the usual number of series: this loop *is* the Python
+    path's overhead, so it does nothing but feed the lists, move ``i`` and call ``on_bar``."""
+    feeds = tuple(ctx._feeds)
+    if ctx._same_close or len(feeds) > 3:
+        for i in range(n):
             for append, source in feeds:
                 append(source[i])
             ctx.i = i
             on_bar(ctx)
             if ctx._close_due:
                 ctx._fill_at_close()
-    except QuantError:
-        raise
-    except Exception as error:
-        raise StrategyFailed(strategy.name, i, error) from error
-    state.drive(ctx._advance, state.n_bars)
+    elif len(feeds) == 3:
+        (a0, s0), (a1, s1), (a2, s2) = feeds
+        for i in range(n):
+            a0(s0[i])
+            a1(s1[i])
+            a2(s2[i])
+            ctx.i = i
+            on_bar(ctx)
+    elif len(feeds) == 2:
+        (a0, s0), (a1, s1) = feeds
+        for i in range(n):
+            a0(s0[i])
+            a1(s1[i])
+            ctx.i = i
+            on_bar(ctx)
+    elif len(feeds) == 1:
+        ((a0, s0),) = feeds
+        for i in range(n):
+            a0(s0[i])
+            ctx.i = i
+            on_bar(ctx)
+    else:
+        for i in range(n):
+            ctx.i = i
+            on_bar(ctx)
 
 
 def run_jit_callbacks(strategy: Strategy, state: EngineState, params: Mapping[str, Any], indicators: Mapping[str, FloatArray]) -> None:

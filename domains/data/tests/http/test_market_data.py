@@ -13,6 +13,7 @@ from domains.data.tests.fakes import ETH_BTC_1M, ETH_USDT_1M, RecordedExchange
 from domains.data.tests.fixtures import JobWorker
 from dsta.kernel.jobs.api import JobStatus, get_job
 
+pytestmark = pytest.mark.usefixtures("inprocess_bus")
 MINUTE = 60_000
 BASE = "/api/v1/market-data/"
 Install = Callable[..., RecordedExchange]

@@ -15,7 +15,7 @@ from domains.data.tests.fakes import ETH_USDT_1M, RecordedExchange
 from dsta.kernel.bus import subscribe, unsubscribe
 from dsta.kernel.market import SeriesKey
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inprocess_bus")]
 
 MINUTE = 60_000
 Install = Callable[..., RecordedExchange]

@@ -14,6 +14,7 @@ from domains.data.tests.factories import T0, series_key
 from dsta.kernel.bus import subscribe, unsubscribe
 from dsta.kernel.market import SeriesKey
 
+pytestmark = pytest.mark.usefixtures("inprocess_bus")
 MINUTE = 60_000
 
 

@@ -16,6 +16,8 @@ from uuid import UUID
 
 import redis
 from django.conf import settings as django_settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from domains.exchange.api import RateLimitUsage, VenueStatus
 from domains.exchange.events import VenueStatusChanged
@@ -246,6 +248,8 @@ def _build_default() -> ResilienceRuntime:
         url,
         socket_timeout=REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
+        # No retries inside the client: a failed call falls back to local state at once.
+        retry=Retry(NoBackoff(), 0),
     )
     share = float(getattr(django_settings, "EXCHANGE_RATE_LIMIT_FALLBACK_SHARE", 0.5))
     return ResilienceRuntime(

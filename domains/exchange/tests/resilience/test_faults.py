@@ -134,7 +134,7 @@ def test_a_rejected_order_is_final_never_retried(binance: BinanceRig):
     assert [r.path for r in binance.fake.requests] == [ORDER]  # no lookup, no retry
 
 
-# --- reads: retries, Retry-After, failover, malformed JSON -----------------------------------------
+# --- reads: retries, Retry-After, failover, malformed JSON ------------------------------------
 
 
 def test_a_5xx_burst_on_a_read_is_retried_with_backoff_on_the_next_hosts(binance: BinanceRig):
@@ -153,8 +153,14 @@ def test_a_5xx_burst_on_a_read_is_retried_with_backoff_on_the_next_hosts(binance
 
 def test_429_with_retry_after_is_honoured_and_holds_back_every_request(binance: BinanceRig):
     binance.sim.fail(
-        "GET", TICKER, Fault("status", 429, body='{"code":-1003,"msg":"Too many requests."}',
-                             headers={"Retry-After": "7"})
+        "GET",
+        TICKER,
+        Fault(
+            "status",
+            429,
+            body='{"code":-1003,"msg":"Too many requests."}',
+            headers={"Retry-After": "7"},
+        ),
     )
     start = binance.clock()
 
@@ -169,8 +175,9 @@ def test_429_with_retry_after_is_honoured_and_holds_back_every_request(binance: 
 
 def test_418_with_a_long_ban_fails_at_once_as_rate_limited(binance: BinanceRig):
     binance.sim.fail(
-        "GET", TICKER, Fault("status", 418, body='{"code":-1003,"msg":"banned"}',
-                             headers={"Retry-After": "600"})
+        "GET",
+        TICKER,
+        Fault("status", 418, body='{"code":-1003,"msg":"banned"}', headers={"Retry-After": "600"}),
     )
 
     with pytest.raises(VenueRateLimited) as caught:

@@ -9,6 +9,8 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from domains.exchange.services.resilience.ratelimit import (
     Bucket,
@@ -22,6 +24,10 @@ from domains.exchange.services.resilience.ratelimit import (
     Throttle,
 )
 from domains.exchange.tests.resilience.conftest import SimClock
+
+# A Redis that is down (nothing listens on port 1); no retries inside the client, as in
+# default_runtime().
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 @pytest.fixture
@@ -205,7 +211,7 @@ def test_redis_uses_its_own_clock_when_none_is_injected(
 
 def test_the_fallback_uses_local_buckets_with_a_share_while_redis_is_down():
     clock = SimClock()
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05, socket_timeout=0.05)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05, retry=NO_RETRY)
     fallback = FallbackLimiter(
         RedisLimiter(dead, namespace="unused", clock=clock),
         LocalLimiter(clock=clock),
@@ -225,7 +231,8 @@ def test_the_fallback_goes_back_to_redis_when_it_answers_again(
 ):
     clock = SimClock()
     primary = RedisLimiter(
-        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05), clock=clock
+        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05, retry=NO_RETRY),
+        clock=clock,
     )
     fallback = FallbackLimiter(
         primary, LocalLimiter(clock=clock), share=0.5, recheck=5, clock=clock
