@@ -39,7 +39,7 @@ class Bars:
     def from_arrays(
         cls,
         timestamps: ArrayLike,
-        open: ArrayLike,  # noqa: A002 - the OHLCV field names users know
+        open: ArrayLike,
         high: ArrayLike,
         low: ArrayLike,
         close: ArrayLike,

@@ -27,7 +27,7 @@ later on.
 
 Running sums drift (NUMBERS.md measures ~4e-8 for a running sum of squares); the rolling
 moments here are kept relative to a recent value and re-summed exactly every 1,024 bars, which
-keeps them within ~1e-12 of a two-pass computation.
+keeps them within ~1e-12 of a two-pass computation (every max(1024, n) bars for long windows).
 """
 
 import math
@@ -55,7 +55,9 @@ def _as_float(x: ArrayLike) -> FloatArray:
     return array
 
 
-def _columnwise(kernel: Callable[..., None], n_out: int, inputs: list[FloatArray], *args: Any) -> list[FloatArray]:
+def _columnwise(
+    kernel: Callable[..., None], n_out: int, inputs: list[FloatArray], *args: Any
+) -> list[FloatArray]:
     """Run a 1-D kernel ``kernel(*inputs_1d, *args, *outs_1d)`` over every column."""
     shape = inputs[0].shape
     for other in inputs[1:]:
@@ -94,6 +96,7 @@ def _rolling_moments_1d(
     total = 0.0
     squares = 0.0
     nans = 0
+    countdown = 0  # bars until the next exact re-sum (a counter: no division per bar)
     for i in range(m):
         value = x[i]
         if math.isnan(value):
@@ -114,7 +117,9 @@ def _rolling_moments_1d(
             out_mean[i] = np.nan
             out_std[i] = np.nan
             continue
-        if (i - n + 1) % _RESUM_EVERY == 0 and not math.isnan(value):
+        countdown -= 1
+        if countdown <= 0 and not math.isnan(value):
+            countdown = max(_RESUM_EVERY, n)
             # Re-centre on the newest value and re-sum exactly: bounds drift and cancellation.
             shift = value
             total = 0.0
@@ -316,7 +321,9 @@ def donchian(high: ArrayLike, low: ArrayLike, n: int = 20) -> DonchianChannel:
 def shift(x: ArrayLike, k: int = 1) -> FloatArray:
     """``x`` delayed by ``k >= 0`` bars (NaN-filled at the start). Negative k would look ahead."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
-        raise ValueError(f"shift: k must be an integer >= 0 (a negative shift looks ahead), got {k!r}")
+        raise ValueError(
+            f"shift: k must be an integer >= 0 (a negative shift looks ahead), got {k!r}"
+        )
     array = _as_float(x)
     out = np.full_like(array, np.nan)
     if k == 0:

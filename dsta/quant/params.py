@@ -129,7 +129,9 @@ def validate_params(spec: Mapping[str, Param], given: Mapping[str, Any] | None) 
     unknown = sorted(set(given) - set(spec))
     if unknown:
         raise InvalidParameters(
-            unknown[0], f"unknown parameter; expected one of {sorted(spec)}", value=given[unknown[0]]
+            unknown[0],
+            f"unknown parameter; expected one of {sorted(spec)}",
+            value=given[unknown[0]],
         )
     return {
         name: param.validate(name, given[name]) if name in given else param.default

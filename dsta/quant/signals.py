@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dsta.quant.engine import layout as L
+from dsta.quant.engine import layout
 from dsta.quant.errors import QuantError
 
 FloatArray = NDArray[np.float64]
 
-ORDER_KINDS = {"market": L.KIND_MARKET, "limit": L.KIND_LIMIT, "stop": L.KIND_STOP}
+ORDER_KINDS = {"market": layout.KIND_MARKET, "limit": layout.KIND_LIMIT, "stop": layout.KIND_STOP}
 
 
 class InvalidSignals(QuantError):

@@ -251,7 +251,9 @@ def resolve_strategy(strategy: "str | type[Strategy] | Strategy") -> Strategy:
         return strategy()
     if isinstance(strategy, Strategy):
         return type(strategy)()
-    raise InvalidParameters("strategy", f"expected a name or a Strategy, got {type(strategy).__name__}")
+    raise InvalidParameters(
+        "strategy", f"expected a name or a Strategy, got {type(strategy).__name__}"
+    )
 
 
 def latest_decision(

@@ -6,6 +6,7 @@ read as UTC; a bare date is its midnight UTC) or integer UTC milliseconds.
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from domains.data.api import MAX_CANDLES_PER_READ
@@ -19,6 +20,13 @@ MARKET_TYPES = [member.value for member in MarketType]
 PRICE_TYPES = [member.value for member in PriceType]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "ISO-8601 (no offset: UTC; a date: its midnight) or UTC milliseconds",
+        "example": "2024-01-01T00:00:00Z",
+    }
+)
 class MomentField(serializers.Field):
     """A point in time as UTC milliseconds, from ISO-8601 text or an integer of ms."""
 

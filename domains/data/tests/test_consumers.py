@@ -13,9 +13,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.urls import path
 
-from domains.data.consumers import CandleStreamConsumer, market_type_of
+from domains.data.consumers import market_type_of
 from domains.data.services.candle_events import publish_closed, updated_event
 from domains.data.services.columns import to_columns
 from domains.data.services.ingestion import series_keep_up
@@ -24,11 +23,10 @@ from domains.data.tests.factories import T0, series_key
 from domains.data.tests.fakes import ETH_USDT_1M, RecordedExchange
 from dsta.kernel.bus import publish
 from dsta.kernel.market import SeriesKey
+from dsta.routing import websocket_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inprocess_bus")]
-# The route as dsta/routing.py mounts it (importing the composition root's table here would
-# make this domain's tests import every other domain's consumers).
-ROUTES = URLRouter([path("api/v1/market-data/stream/<str:symbol>", CandleStreamConsumer.as_asgi())])
+ROUTES = URLRouter(websocket_urlpatterns)  # the routes as the composition root mounts them
 
 
 @pytest.fixture(autouse=True)

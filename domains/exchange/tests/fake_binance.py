@@ -84,11 +84,14 @@ class BinanceSim:
         self.order_posts: list[str] = []  # client order id of every POST that reached us
         self.weights: list[tuple[float, int]] = []  # (arrival, weight) of admitted requests
         self.rejected_429 = 0
-        self.book = {
+        self.book: dict[str, Any] = {
             "lastUpdateId": 1000,
             "bids": [["60000.00", "1.5"], ["59999.00", "2"]],
             "asks": [["60001.00", "1"], ["60002.00", "3"]],
         }
+        # lastUpdateId of each depth snapshot served in turn (the last repeats); empty: the book's.
+        self.depth_ids: list[int] = []
+        self.depth_served = 0
         self.listen_key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
         self._faults: dict[tuple[str, str], deque[Fault]] = {}
         self._ids = 9780331400
@@ -177,7 +180,13 @@ class BinanceSim:
             order["status"] = "CANCELED"
             return self._answer(200, order, now)
         if key == ("GET", "/api/v3/depth"):
-            return self._answer(200, self.book, now)
+            book = dict(self.book)
+            if self.depth_ids:
+                book["lastUpdateId"] = self.depth_ids[
+                    min(self.depth_served, len(self.depth_ids) - 1)
+                ]
+            self.depth_served += 1
+            return self._answer(200, book, now)
         if key == ("GET", "/api/v3/ticker/24hr"):
             return self._answer(200, self._ticker(params.get("symbol", "BTCUSDT"), now), now)
         if key == ("GET", "/api/v3/account"):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dsta.quant.engine import layout as L
+from dsta.quant.engine import layout
 from dsta.quant.errors import InvalidConfig
 
 
@@ -30,7 +30,9 @@ class FillTiming(StrEnum):
     SAME_CLOSE = "same_close"
 
 
-def _fraction(name: str, value: float | None, *, upper: float = 1.0, allow_none: bool = True) -> None:
+def _fraction(
+    name: str, value: float | None, *, upper: float = 1.0, allow_none: bool = True
+) -> None:
     if value is None and allow_none:
         return
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
@@ -112,9 +114,17 @@ class Sizing:
                 f"sizing.value must be > 0, got {self.value!r}", details={"field": "sizing.value"}
             )
         if self.kind == "fraction" and self.value > 100:
-            raise InvalidConfig("sizing.value (fraction) must be <= 100", details={"field": "sizing.value"})
-        if isinstance(self.vol_window, bool) or not isinstance(self.vol_window, int) or self.vol_window < 2:
-            raise InvalidConfig("sizing.vol_window must be an integer >= 2", details={"field": "sizing.vol_window"})
+            raise InvalidConfig(
+                "sizing.value (fraction) must be <= 100", details={"field": "sizing.value"}
+            )
+        if (
+            isinstance(self.vol_window, bool)
+            or not isinstance(self.vol_window, int)
+            or self.vol_window < 2
+        ):
+            raise InvalidConfig(
+                "sizing.vol_window must be an integer >= 2", details={"field": "sizing.vol_window"}
+            )
 
 
 @dataclass(frozen=True)
@@ -162,40 +172,49 @@ class EngineConfig:
         try:
             object.__setattr__(self, "fill_timing", FillTiming(self.fill_timing))
         except ValueError:
+            choices = [t.value for t in FillTiming]
             raise InvalidConfig(
-                f"fill_timing must be one of {[t.value for t in FillTiming]}, got {self.fill_timing!r}",
+                f"fill_timing must be one of {choices}, got {self.fill_timing!r}",
                 details={"field": "fill_timing"},
             ) from None
         if isinstance(self.max_leverage, bool) or not isinstance(self.max_leverage, int | float):
             raise InvalidConfig("max_leverage must be a number", details={"field": "max_leverage"})
         if not math.isfinite(self.max_leverage) or not 0 < self.max_leverage <= 100:
-            raise InvalidConfig("max_leverage must be in (0, 100]", details={"field": "max_leverage"})
+            raise InvalidConfig(
+                "max_leverage must be in (0, 100]", details={"field": "max_leverage"}
+            )
 
     def pack(self) -> NDArray[np.float64]:
         """The float64 vector the compiled kernel reads (see layout.CFG_*)."""
-        cfg = np.zeros(L.N_CFG, dtype=np.float64)
-        cfg[L.CFG_MAKER_FEE] = self.fees.maker
-        cfg[L.CFG_TAKER_FEE] = self.fees.taker
-        cfg[L.CFG_SLIP_KIND] = {"none": L.SLIP_NONE, "fixed": L.SLIP_FIXED, "volume": L.SLIP_VOLUME}[
-            self.slippage.kind
-        ]
-        cfg[L.CFG_SLIP_BPS] = self.slippage.bps
-        cfg[L.CFG_SLIP_IMPACT_BPS] = self.slippage.impact_bps
-        cfg[L.CFG_SLIP_MAX_BPS] = self.slippage.max_bps
-        cfg[L.CFG_SIZING_KIND] = {
-            "fraction": L.SIZING_FRACTION,
-            "fixed": L.SIZING_FIXED,
-            "vol_target": L.SIZING_VOL_TARGET,
+        cfg = np.zeros(layout.N_CFG, dtype=np.float64)
+        cfg[layout.CFG_MAKER_FEE] = self.fees.maker
+        cfg[layout.CFG_TAKER_FEE] = self.fees.taker
+        cfg[layout.CFG_SLIP_KIND] = {
+            "none": layout.SLIP_NONE,
+            "fixed": layout.SLIP_FIXED,
+            "volume": layout.SLIP_VOLUME,
+        }[self.slippage.kind]
+        cfg[layout.CFG_SLIP_BPS] = self.slippage.bps
+        cfg[layout.CFG_SLIP_IMPACT_BPS] = self.slippage.impact_bps
+        cfg[layout.CFG_SLIP_MAX_BPS] = self.slippage.max_bps
+        cfg[layout.CFG_SIZING_KIND] = {
+            "fraction": layout.SIZING_FRACTION,
+            "fixed": layout.SIZING_FIXED,
+            "vol_target": layout.SIZING_VOL_TARGET,
         }[self.sizing.kind]
-        cfg[L.CFG_SIZING_VALUE] = self.sizing.value
-        cfg[L.CFG_MAX_LEVERAGE] = self.max_leverage
-        cfg[L.CFG_STOP_LOSS] = np.nan if self.stops.stop_loss is None else self.stops.stop_loss
-        cfg[L.CFG_TAKE_PROFIT] = np.nan if self.stops.take_profit is None else self.stops.take_profit
-        cfg[L.CFG_TRAILING] = np.nan if self.stops.trailing is None else self.stops.trailing
-        cfg[L.CFG_SAME_CLOSE] = float(self.fill_timing is FillTiming.SAME_CLOSE)
-        cfg[L.CFG_ALLOW_SHORT] = float(self.allow_short)
-        cfg[L.CFG_INITIAL_CASH] = self.initial_cash
-        cfg[L.CFG_VOL_TARGET] = self.sizing.value if self.sizing.kind == "vol_target" else np.nan
+        cfg[layout.CFG_SIZING_VALUE] = self.sizing.value
+        cfg[layout.CFG_MAX_LEVERAGE] = self.max_leverage
+        cfg[layout.CFG_STOP_LOSS] = np.nan if self.stops.stop_loss is None else self.stops.stop_loss
+        cfg[layout.CFG_TAKE_PROFIT] = (
+            np.nan if self.stops.take_profit is None else self.stops.take_profit
+        )
+        cfg[layout.CFG_TRAILING] = np.nan if self.stops.trailing is None else self.stops.trailing
+        cfg[layout.CFG_SAME_CLOSE] = float(self.fill_timing is FillTiming.SAME_CLOSE)
+        cfg[layout.CFG_ALLOW_SHORT] = float(self.allow_short)
+        cfg[layout.CFG_INITIAL_CASH] = self.initial_cash
+        cfg[layout.CFG_VOL_TARGET] = (
+            self.sizing.value if self.sizing.kind == "vol_target" else np.nan
+        )
         return cfg
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dsta.quant.engine import layout as L
+from dsta.quant.engine import layout
 from dsta.quant.engine.kernel import advance, cancel, close_phase, mark, submit
 from dsta.quant.engine.loops import pending_of, run_callbacks
 from dsta.quant.engine.state import EngineState
@@ -48,12 +48,14 @@ class BacktestContext:
         "symbols",
     )
 
-    def __init__(self, state: EngineState, params: Mapping[str, Any], indicators: Mapping[str, FloatArray]) -> None:
+    def __init__(
+        self, state: EngineState, params: Mapping[str, Any], indicators: Mapping[str, FloatArray]
+    ) -> None:
         self.i = -1
         self.symbols = state.bars.symbols
         self.params = params
         self._state = state
-        self._same_close = state.cfg[L.CFG_SAME_CLOSE] != 0.0
+        self._same_close = state.cfg[layout.CFG_SAME_CLOSE] != 0.0
         self._close_due = False
         self._started = False
         bars = state.bars
@@ -70,7 +72,9 @@ class BacktestContext:
         visible = self._lists.get(key)
         if visible is None:
             if self._started:
-                raise QuantError("ctx.series() must be called in on_start (the bar loop feeds a fixed set)")
+                raise QuantError(
+                    "ctx.series() must be called in on_start (the bar loop feeds a fixed set)"
+                )
             if name not in self._sources:
                 raise QuantError(
                     f"no series {name!r}: use a price field or one of the strategy's indicators "
@@ -103,19 +107,19 @@ class BacktestContext:
 
     def position(self, symbol: int | str = 0) -> float:
         self._sync()
-        return float(self._state.pos[self._symbol(symbol), L.POS_SIZE])
+        return float(self._state.pos[self._symbol(symbol), layout.POS_SIZE])
 
     @property
     def cash(self) -> float:
         self._sync()
-        return float(self._state.acct[L.ACCT_CASH])
+        return float(self._state.acct[layout.ACCT_CASH])
 
     @property
     def equity(self) -> float:
         self._sync()
         state = self._state
-        sizes = state.pos[:, L.POS_SIZE]
-        return float(state.acct[L.ACCT_CASH] + np.dot(sizes, state.bars.close[self.i]))
+        sizes = state.pos[:, layout.POS_SIZE]
+        return float(state.acct[layout.ACCT_CASH] + np.dot(sizes, state.bars.close[self.i]))
 
     def pending_orders(self, symbol: int | str | None = None) -> int:
         self._sync()
@@ -129,15 +133,27 @@ class BacktestContext:
             limit: float | None = None, stop: float | None = None, stop_loss: float | None = None,
             take_profit: float | None = None, trailing_stop: float | None = None,
             valid_bars: int = 0) -> int:  # fmt: skip
-        mode, qty = (L.MODE_DELTA_UNITS, units) if units is not None else (L.MODE_DELTA_SIZING, amount)
-        return self._order(mode, abs(qty), symbol, limit, stop, stop_loss, take_profit, trailing_stop, valid_bars)
+        mode, qty = (
+            (layout.MODE_DELTA_UNITS, units)
+            if units is not None
+            else (layout.MODE_DELTA_SIZING, amount)
+        )
+        return self._order(
+            mode, abs(qty), symbol, limit, stop, stop_loss, take_profit, trailing_stop, valid_bars
+        )
 
     def sell(self, amount: float = 1.0, *, units: float | None = None, symbol: int | str = 0,
              limit: float | None = None, stop: float | None = None, stop_loss: float | None = None,
              take_profit: float | None = None, trailing_stop: float | None = None,
              valid_bars: int = 0) -> int:  # fmt: skip
-        mode, qty = (L.MODE_DELTA_UNITS, units) if units is not None else (L.MODE_DELTA_SIZING, amount)
-        return self._order(mode, -abs(qty), symbol, limit, stop, stop_loss, take_profit, trailing_stop, valid_bars)
+        mode, qty = (
+            (layout.MODE_DELTA_UNITS, units)
+            if units is not None
+            else (layout.MODE_DELTA_SIZING, amount)
+        )
+        return self._order(
+            mode, -abs(qty), symbol, limit, stop, stop_loss, take_profit, trailing_stop, valid_bars
+        )
 
     def order_target(self, target: float | None = None, *, units: float | None = None,
                      symbol: int | str = 0, limit: float | None = None, stop: float | None = None,
@@ -145,8 +161,13 @@ class BacktestContext:
                      trailing_stop: float | None = None, valid_bars: int = 0) -> int:  # fmt: skip
         if (target is None) == (units is None):
             raise QuantError("order_target needs exactly one of target (sizing units) or units")
-        mode, qty = (L.MODE_TARGET_UNITS, units) if units is not None else (L.MODE_TARGET_SIZING, target)
-        return self._order(mode, qty, symbol, limit, stop, stop_loss, take_profit, trailing_stop, valid_bars)  # type: ignore[arg-type]
+        if units is not None:
+            mode, qty = layout.MODE_TARGET_UNITS, units
+        else:
+            mode, qty = layout.MODE_TARGET_SIZING, float(target or 0.0)
+        return self._order(
+            mode, qty, symbol, limit, stop, stop_loss, take_profit, trailing_stop, valid_bars
+        )
 
     def close(self, symbol: int | str = 0) -> int:
         return self.order_target(0.0, symbol=symbol)
@@ -164,12 +185,12 @@ class BacktestContext:
             raise QuantError(f"order quantity must be finite, got {qty!r}")
         if limit is not None and stop is not None:
             raise QuantError("give a limit or a stop price, not both (stop-limit is not supported)")
-        kind, price = L.KIND_MARKET, np.nan
+        kind, price = layout.KIND_MARKET, np.nan
         if limit is not None:
-            kind, price = L.KIND_LIMIT, float(limit)
+            kind, price = layout.KIND_LIMIT, float(limit)
         elif stop is not None:
-            kind, price = L.KIND_STOP, float(stop)
-        if kind != L.KIND_MARKET and not (math.isfinite(price) and price > 0):
+            kind, price = layout.KIND_STOP, float(stop)
+        if kind != layout.KIND_MARKET and not (math.isfinite(price) and price > 0):
             raise QuantError(f"order price must be finite and positive, got {price!r}")
         s = self._symbol(symbol)
         self._sync()
@@ -180,7 +201,7 @@ class BacktestContext:
             _optional(take_profit), _optional(trailing_stop), float(valid_bars), state.vol,
             state.cfg, state.acct, state.pos, state.orders, state.pending,
         )  # fmt: skip
-        if self._same_close and kind == L.KIND_MARKET:
+        if self._same_close and kind == layout.KIND_MARKET:
             self._close_due = True
         return int(oid)
 
@@ -189,7 +210,9 @@ class BacktestContext:
             try:
                 return self.symbols.index(symbol)
             except ValueError:
-                raise QuantError(f"unknown symbol {symbol!r}; trading {list(self.symbols)}") from None
+                raise QuantError(
+                    f"unknown symbol {symbol!r}; trading {list(self.symbols)}"
+                ) from None
         if not 0 <= symbol < len(self.symbols):
             raise QuantError(f"symbol index {symbol} out of range for {len(self.symbols)} symbols")
         return symbol
@@ -199,13 +222,38 @@ class BacktestContext:
         self._close_due = False
         state = self._state
         state.drive(self._advance, self.i + 1)
-        while state.acct[L.ACCT_N_FILLS] + state.acct[L.ACCT_N_PENDING] > state.fills.shape[0]:
+        while (
+            state.acct[layout.ACCT_N_FILLS] + state.acct[layout.ACCT_N_PENDING]
+            > state.fills.shape[0]
+        ):
             state.grow()
-        close_phase(self.i, state.prices, state.cfg, state.acct, state.pos, state.orders, state.pending, state.fills)
-        mark(self.i, state.prices, state.acct, state.pos, state.out_cash, state.out_pos, state.out_equity)
+        close_phase(
+            self.i,
+            state.prices,
+            state.cfg,
+            state.acct,
+            state.pos,
+            state.orders,
+            state.pending,
+            state.fills,
+        )
+        mark(
+            self.i,
+            state.prices,
+            state.acct,
+            state.pos,
+            state.out_cash,
+            state.out_pos,
+            state.out_equity,
+        )
 
 
-def run_python_callbacks(strategy: Strategy, state: EngineState, params: Mapping[str, Any], indicators: Mapping[str, FloatArray]) -> None:
+def run_python_callbacks(
+    strategy: Strategy,
+    state: EngineState,
+    params: Mapping[str, Any],
+    indicators: Mapping[str, FloatArray],
+) -> None:
     """Call ``strategy.on_bar`` at every bar's close, then catch the account up to the end."""
     ctx = BacktestContext(state, params, indicators)
     try:
@@ -263,14 +311,19 @@ def _bar_loop(ctx: BacktestContext, on_bar: Callable[[BacktestContext], None], n
             on_bar(ctx)
 
 
-def run_jit_callbacks(strategy: Strategy, state: EngineState, params: Mapping[str, Any], indicators: Mapping[str, FloatArray]) -> None:
+def run_jit_callbacks(
+    strategy: Strategy,
+    state: EngineState,
+    params: Mapping[str, Any],
+    indicators: Mapping[str, FloatArray],
+) -> None:
     """Run ``strategy.on_bar_nb`` over every bar inside one compiled loop."""
     n, k = state.n_bars, state.pos.shape[0]
     stacked = np.empty((len(indicators), n, k), dtype=np.float64)
     for j, values in enumerate(indicators.values()):
         stacked[j] = values
     numeric = np.ascontiguousarray(strategy.nb_params(params), dtype=np.float64)
-    requests = np.zeros((L.MAX_REQUESTS_PER_BAR, L.N_REQ), dtype=np.float64)
+    requests = np.zeros((layout.MAX_REQUESTS_PER_BAR, layout.N_REQ), dtype=np.float64)
     n_requests = np.zeros(1, dtype=np.int64)
     callback = type(strategy).on_bar_nb
     vol = state.vol if state.vol.size else np.empty((0, 0), dtype=np.float64)

@@ -13,7 +13,8 @@ Matching rules (documented in docs/quant.md):
 - market: the open (+ slippage); same-close mode: the close.
 - limit buy at P: the open if open <= P (a gap gives the better price), else P if low <= P; maker,
   no slippage. Limit sell mirrors it.
-- stop buy at P: the open if open >= P, else P if high >= P; taker, with slippage. Stop sell mirrors.
+- stop buy at P: the open if open >= P, else P if high >= P; taker, with slippage. Stop sell
+  mirrors it.
 - stop-loss / trailing stop of a long: the open if it gapped below the level, else the level if
   low <= level; take-profit: the open if it gapped above, else the level if high >= level. When
   one bar reaches both, the stop-loss is taken (the pessimistic order). The trailing level uses
@@ -161,7 +162,13 @@ def equity_at(acct: FloatArray, pos: FloatArray, s: int, price: float) -> float:
 
 @nb.njit(cache=True)
 def target_units(
-    mode: float, qty: float, s: int, price: float, fee_rate: float, acct: FloatArray, pos: FloatArray
+    mode: float,
+    qty: float,
+    s: int,
+    price: float,
+    fee_rate: float,
+    acct: FloatArray,
+    pos: FloatArray,
 ) -> float:
     """The position (signed units) an order asks for, at execution price ``price``.
 
@@ -184,7 +191,13 @@ def target_units(
 
 @nb.njit(cache=True)
 def apply_limits(
-    s: int, u: float, price: float, fee_rate: float, cfg: FloatArray, acct: FloatArray, pos: FloatArray
+    s: int,
+    u: float,
+    price: float,
+    fee_rate: float,
+    cfg: FloatArray,
+    acct: FloatArray,
+    pos: FloatArray,
 ) -> float:
     """``u`` cut down so shorts are allowed only if configured and gross exposure stays within
     max_leverage x equity after the fee. Orders that reduce exposure are never cut."""
@@ -340,7 +353,11 @@ def execute(
     size = u - u0
     side = orders[oid, ORD_SIDE]
     orders[oid, ORD_DONE_BAR] = i
-    if size == 0.0 or abs(size) <= 1e-12 * max(abs(u0), abs(u)) or (side != 0.0 and size * side <= 0.0):
+    if (
+        size == 0.0
+        or abs(size) <= 1e-12 * max(abs(u0), abs(u))
+        or (side != 0.0 and size * side <= 0.0)
+    ):
         if wanted != u0 and (side == 0.0 or (wanted - u0) * side > 0.0):
             orders[oid, ORD_STATUS] = STATUS_REJECTED
             acct[ACCT_REJECTED] += 1.0
@@ -370,18 +387,37 @@ def execute(
 
 @nb.njit(cache=True)
 def _exit_position(
-    i: int, s: int, raw_price: float, liquidity: int, reason: int, prices: FloatArray, cfg: FloatArray, acct: FloatArray, pos: FloatArray, fills: FloatArray
+    i: int,
+    s: int,
+    raw_price: float,
+    liquidity: int,
+    reason: int,
+    prices: FloatArray,
+    cfg: FloatArray,
+    acct: FloatArray,
+    pos: FloatArray,
+    fills: FloatArray,
 ) -> None:
     size = -pos[s, POS_SIZE]
     price = raw_price
     if liquidity == LIQ_TAKER:
-        price = raw_price * (1.0 + _sign(size) * slippage_fraction(cfg, abs(size), prices[VOLUME, i, s]))
+        price = raw_price * (
+            1.0 + _sign(size) * slippage_fraction(cfg, abs(size), prices[VOLUME, i, s])
+        )
     record_fill(i, s, size, price, liquidity, reason, -1, cfg, acct, pos, fills)
     count_stops(acct, pos)
 
 
 @nb.njit(cache=True)
-def check_stops(i: int, s: int, prices: FloatArray, cfg: FloatArray, acct: FloatArray, pos: FloatArray, fills: FloatArray) -> None:
+def check_stops(
+    i: int,
+    s: int,
+    prices: FloatArray,
+    cfg: FloatArray,
+    acct: FloatArray,
+    pos: FloatArray,
+    fills: FloatArray,
+) -> None:
     """Close the position of ``s`` if a stop-loss, trailing stop or take-profit is reached."""
     u = pos[s, POS_SIZE]
     if u == 0.0 or i < pos[s, POS_STOPS_FROM]:
@@ -469,7 +505,9 @@ def open_phase(
             if (side > 0 and o <= level) or (side < 0 and o >= level):
                 raw = o
                 at_open = True
-            elif (side > 0 and prices[LOW, i, s] <= level) or (side < 0 and prices[HIGH, i, s] >= level):
+            elif (side > 0 and prices[LOW, i, s] <= level) or (
+                side < 0 and prices[HIGH, i, s] >= level
+            ):
                 raw = level
             if not math.isnan(raw):
                 execute(i, oid, raw, LIQ_MAKER, at_open, prices, cfg, acct, pos, orders, fills)
@@ -478,7 +516,9 @@ def open_phase(
             if (side > 0 and o >= level) or (side < 0 and o <= level):
                 raw = o
                 at_open = True
-            elif (side > 0 and prices[HIGH, i, s] >= level) or (side < 0 and prices[LOW, i, s] <= level):
+            elif (side > 0 and prices[HIGH, i, s] >= level) or (
+                side < 0 and prices[LOW, i, s] <= level
+            ):
                 raw = level
             if not math.isnan(raw):
                 execute(i, oid, raw, LIQ_TAKER, at_open, prices, cfg, acct, pos, orders, fills)
@@ -511,7 +551,9 @@ def close_phase(
             continue
         if orders[oid, ORD_BAR] == i and orders[oid, ORD_KIND] == KIND_MARKET:
             s = int(orders[oid, ORD_SYMBOL])
-            execute(i, oid, prices[CLOSE, i, s], LIQ_TAKER, False, prices, cfg, acct, pos, orders, fills)
+            execute(
+                i, oid, prices[CLOSE, i, s], LIQ_TAKER, False, prices, cfg, acct, pos, orders, fills
+            )
             continue
         pending[kept] = oid
         kept += 1
@@ -585,7 +627,7 @@ def submit(
     oid = int(acct[ACCT_N_ORDERS])
     acct[ACCT_N_ORDERS] = oid + 1
     status = STATUS_PENDING
-    if mode == MODE_DELTA_SIZING or mode == MODE_TARGET_SIZING:
+    if mode in (MODE_DELTA_SIZING, MODE_TARGET_SIZING):
         is_target = mode == MODE_TARGET_SIZING
         sizing = cfg[CFG_SIZING_KIND]
         if sizing == SIZING_FIXED:
@@ -606,7 +648,7 @@ def submit(
     side = 0.0
     if kind != KIND_MARKET and status == STATUS_PENDING:
         u0 = pos[s, POS_SIZE]
-        if mode == MODE_DELTA_UNITS or mode == MODE_DELTA_FRACTION:
+        if mode in (MODE_DELTA_UNITS, MODE_DELTA_FRACTION):
             side = _sign(qty)
         elif mode == MODE_TARGET_UNITS:
             side = _sign(qty - u0)
@@ -638,16 +680,25 @@ def submit(
 
 @nb.njit(cache=True)
 def close_all(
-    i: int, prices: FloatArray, cfg: FloatArray, acct: FloatArray, pos: FloatArray, fills: FloatArray
+    i: int,
+    prices: FloatArray,
+    cfg: FloatArray,
+    acct: FloatArray,
+    pos: FloatArray,
+    fills: FloatArray,
 ) -> None:
     """Liquidate every open position at bar ``i``'s close (the ``close_at_end`` option)."""
     for s in range(pos.shape[0]):
         if pos[s, POS_SIZE] != 0.0:
-            _exit_position(i, s, prices[CLOSE, i, s], LIQ_TAKER, REASON_END, prices, cfg, acct, pos, fills)
+            _exit_position(
+                i, s, prices[CLOSE, i, s], LIQ_TAKER, REASON_END, prices, cfg, acct, pos, fills
+            )
 
 
 @nb.njit(cache=True)
-def has_room(acct: FloatArray, fills: FloatArray, orders: FloatArray, n_symbols: int, new_orders: int) -> bool:
+def has_room(
+    acct: FloatArray, fills: FloatArray, orders: FloatArray, n_symbols: int, new_orders: int
+) -> bool:
     """Whether one more bar surely fits the logs (else the driver grows them and resumes)."""
     fills_needed = acct[ACCT_N_FILLS] + acct[ACCT_N_PENDING] + new_orders + 3 * n_symbols
     return fills_needed <= fills.shape[0] and acct[ACCT_N_ORDERS] + new_orders <= orders.shape[0]

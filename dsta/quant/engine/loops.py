@@ -6,6 +6,7 @@ them and calls again from there (the state is consistent at every bar boundary).
 """
 
 import math
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -165,7 +166,7 @@ _RUN_CALLBACKS_SIGNATURE = types.int64(
 
 @nb.njit(_RUN_CALLBACKS_SIGNATURE, cache=True)
 def run_callbacks(
-    on_bar,  # noqa: ANN001 - a numba first-class function of ON_BAR_NB_SIGNATURE
+    on_bar: Any,  # a numba first-class function of ON_BAR_NB_SIGNATURE
     start: int,
     stop: int,
     prices: FloatArray,
@@ -194,7 +195,16 @@ def run_callbacks(
         open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
         mark(i, prices, acct, pos, out_cash, out_pos, out_equity)
         n_requests[0] = 0
-        on_bar(i, prices[:, : i + 1, :], indicators[:, : i + 1, :], params, pos, acct, requests, n_requests)
+        on_bar(
+            i,
+            prices[:, : i + 1, :],
+            indicators[:, : i + 1, :],
+            params,
+            pos,
+            acct,
+            requests,
+            n_requests,
+        )
         for r in range(min(n_requests[0], MAX_REQUESTS_PER_BAR)):
             s = int(requests[r, REQ_SYMBOL])
             if s < 0 or s >= k:
@@ -224,6 +234,8 @@ def pending_of(symbol: int, acct: FloatArray, orders: FloatArray, pending: IntAr
     count = 0
     for idx in range(int(acct[ACCT_N_PENDING])):
         oid = pending[idx]
-        if orders[oid, ORD_STATUS] == STATUS_PENDING and (symbol < 0 or orders[oid, ORD_SYMBOL] == symbol):
+        if orders[oid, ORD_STATUS] == STATUS_PENDING and (
+            symbol < 0 or orders[oid, ORD_SYMBOL] == symbol
+        ):
             count += 1
     return count

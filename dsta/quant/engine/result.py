@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from dsta.quant.engine import layout as L
+from dsta.quant.engine import layout
 
 FloatArray = NDArray[np.float64]
 
@@ -90,7 +90,9 @@ _N_T = 12
 
 
 @nb.njit(cache=True)
-def _trades_from_fills(fills: FloatArray, n_fills: int, last_close: FloatArray, last_bar: int) -> FloatArray:
+def _trades_from_fills(
+    fills: FloatArray, n_fills: int, last_close: FloatArray, last_bar: int
+) -> FloatArray:
     k = last_close.size
     out = np.empty((n_fills + k, _N_T), dtype=np.float64)
     n_out = 0
@@ -102,11 +104,11 @@ def _trades_from_fills(fills: FloatArray, n_fills: int, last_close: FloatArray, 
     proceeds = np.zeros(k)
     fees = np.zeros(k)
     for row in range(n_fills):
-        s = int(fills[row, L.FILL_SYMBOL])
-        size = fills[row, L.FILL_SIZE]
-        price = fills[row, L.FILL_PRICE]
-        fee = fills[row, L.FILL_FEE]
-        bar = fills[row, L.FILL_BAR]
+        s = int(fills[row, layout.FILL_SYMBOL])
+        size = fills[row, layout.FILL_SIZE]
+        price = fills[row, layout.FILL_PRICE]
+        fee = fills[row, layout.FILL_FEE]
+        bar = fills[row, layout.FILL_BAR]
         u0 = position[s]
         u = u0 + size
         if u0 == 0.0:
@@ -138,7 +140,7 @@ def _trades_from_fills(fills: FloatArray, n_fills: int, last_close: FloatArray, 
                 out[n_out, _T_PNL] = pnl
                 out[n_out, _T_RETURN] = pnl / cost_in[s]
                 out[n_out, _T_OPEN] = 0.0
-                out[n_out, _T_REASON] = fills[row, L.FILL_REASON]
+                out[n_out, _T_REASON] = fills[row, layout.FILL_REASON]
                 n_out += 1
                 if u != 0.0:
                     rest = abs(u)
@@ -172,35 +174,35 @@ def _trades_from_fills(fills: FloatArray, n_fills: int, last_close: FloatArray, 
 def build_fills(fills: FloatArray, timestamps: NDArray[np.int64]) -> NDArray[Any]:
     """The fill log as a structured array."""
     table = np.zeros(fills.shape[0], dtype=FILL_DTYPE)
-    bars = fills[:, L.FILL_BAR].astype(np.int64)
+    bars = fills[:, layout.FILL_BAR].astype(np.int64)
     table["bar"] = bars
     table["timestamp_ms"] = timestamps[bars]
-    table["symbol"] = fills[:, L.FILL_SYMBOL]
-    table["size"] = fills[:, L.FILL_SIZE]
-    table["price"] = fills[:, L.FILL_PRICE]
-    table["fee"] = fills[:, L.FILL_FEE]
-    table["liquidity"] = fills[:, L.FILL_LIQUIDITY]
-    table["reason"] = fills[:, L.FILL_REASON]
-    table["order_id"] = fills[:, L.FILL_ORDER]
+    table["symbol"] = fills[:, layout.FILL_SYMBOL]
+    table["size"] = fills[:, layout.FILL_SIZE]
+    table["price"] = fills[:, layout.FILL_PRICE]
+    table["fee"] = fills[:, layout.FILL_FEE]
+    table["liquidity"] = fills[:, layout.FILL_LIQUIDITY]
+    table["reason"] = fills[:, layout.FILL_REASON]
+    table["order_id"] = fills[:, layout.FILL_ORDER]
     return table
 
 
 def build_orders(orders: FloatArray, timestamps: NDArray[np.int64]) -> NDArray[Any]:
     """The order log as a structured array."""
     table = np.zeros(orders.shape[0], dtype=ORDER_DTYPE)
-    bars = orders[:, L.ORD_BAR].astype(np.int64)
+    bars = orders[:, layout.ORD_BAR].astype(np.int64)
     table["order_id"] = np.arange(orders.shape[0])
     table["bar"] = bars
     table["timestamp_ms"] = timestamps[bars]
-    table["symbol"] = orders[:, L.ORD_SYMBOL]
-    table["kind"] = orders[:, L.ORD_KIND]
-    table["mode"] = orders[:, L.ORD_MODE]
-    table["quantity"] = orders[:, L.ORD_QTY]
-    table["price"] = orders[:, L.ORD_PRICE]
-    table["status"] = orders[:, L.ORD_STATUS]
-    table["done_bar"] = orders[:, L.ORD_DONE_BAR]
-    table["fill_size"] = orders[:, L.ORD_FILL_SIZE]
-    table["fill_price"] = orders[:, L.ORD_FILL_PRICE]
+    table["symbol"] = orders[:, layout.ORD_SYMBOL]
+    table["kind"] = orders[:, layout.ORD_KIND]
+    table["mode"] = orders[:, layout.ORD_MODE]
+    table["quantity"] = orders[:, layout.ORD_QTY]
+    table["price"] = orders[:, layout.ORD_PRICE]
+    table["status"] = orders[:, layout.ORD_STATUS]
+    table["done_bar"] = orders[:, layout.ORD_DONE_BAR]
+    table["fill_size"] = orders[:, layout.ORD_FILL_SIZE]
+    table["fill_price"] = orders[:, layout.ORD_FILL_PRICE]
     return table
 
 
@@ -209,7 +211,10 @@ def build_trades(
 ) -> NDArray[Any]:
     """Round-trip trades from the fill log (see the module docstring)."""
     raw = _trades_from_fills(
-        np.ascontiguousarray(fills), fills.shape[0], np.ascontiguousarray(last_close), timestamps.size - 1
+        np.ascontiguousarray(fills),
+        fills.shape[0],
+        np.ascontiguousarray(last_close),
+        timestamps.size - 1,
     )
     table = np.zeros(raw.shape[0], dtype=TRADE_DTYPE)
     entry_bars = raw[:, _T_ENTRY_BAR].astype(np.int64)
@@ -231,7 +236,9 @@ def build_trades(
     return table
 
 
-def _records(table: NDArray[Any], symbols: tuple[str, ...], names: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+def _records(
+    table: NDArray[Any], symbols: tuple[str, ...], names: dict[str, tuple[str, ...]]
+) -> list[dict[str, Any]]:
     rows = []
     for row in table:
         record: dict[str, Any] = {}
@@ -281,7 +288,9 @@ class BacktestResult:
     def fills_records(self) -> list[dict[str, Any]]:
         """Fills as JSON-ready dicts (symbol, liquidity and reason by name)."""
         return _records(
-            self.fills, self.symbols, {"liquidity": L.LIQUIDITY_NAMES, "reason": L.REASON_NAMES}
+            self.fills,
+            self.symbols,
+            {"liquidity": layout.LIQUIDITY_NAMES, "reason": layout.REASON_NAMES},
         )
 
     def orders_records(self) -> list[dict[str, Any]]:
@@ -289,9 +298,9 @@ class BacktestResult:
         return _records(
             self.orders,
             self.symbols,
-            {"kind": L.KIND_NAMES, "mode": MODE_NAMES, "status": L.STATUS_NAMES},
+            {"kind": layout.KIND_NAMES, "mode": MODE_NAMES, "status": layout.STATUS_NAMES},
         )
 
     def trades_records(self) -> list[dict[str, Any]]:
         """Trades as JSON-ready dicts (exit_reason None for open trades)."""
-        return _records(self.trades, self.symbols, {"exit_reason": L.REASON_NAMES})
+        return _records(self.trades, self.symbols, {"exit_reason": layout.REASON_NAMES})

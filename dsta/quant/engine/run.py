@@ -35,7 +35,9 @@ def _call(strategy: Strategy, method: str, *args: Any) -> Any:
         raise StrategyFailed(strategy.name, None, error) from error
 
 
-def _indicator_matrices(strategy: Strategy, bars: Bars, params: Mapping[str, Any]) -> dict[str, FloatArray]:
+def _indicator_matrices(
+    strategy: Strategy, bars: Bars, params: Mapping[str, Any]
+) -> dict[str, FloatArray]:
     raw = _call(strategy, "indicators", bars, params)
     if not isinstance(raw, Mapping):
         raise InvalidSignals(f"{strategy.name}.indicators must return a dict of arrays")
@@ -63,7 +65,9 @@ def _first_difference(full: FloatArray, part: FloatArray) -> int | None:
     return int(np.argwhere(~same)[0][0])
 
 
-def check_causal(name: str, full: Mapping[str, FloatArray], truncated: Mapping[str, FloatArray], cut: int) -> None:
+def check_causal(
+    name: str, full: Mapping[str, FloatArray], truncated: Mapping[str, FloatArray], cut: int
+) -> None:
     """Raise :class:`LookaheadError` if any array of ``truncated`` (computed from the first
     ``cut`` bars only) differs from the same prefix of ``full``."""
     for key, part in truncated.items():
@@ -81,7 +85,9 @@ def check_causal(name: str, full: Mapping[str, FloatArray], truncated: Mapping[s
 def choose_style(strategy: Strategy, style: str) -> str:
     """The style to run: ``style`` if the strategy implements it, the fastest one for auto."""
     if style not in STYLES:
-        raise InvalidConfig(f"style must be one of {list(STYLES)}, got {style!r}", details={"field": "style"})
+        raise InvalidConfig(
+            f"style must be one of {list(STYLES)}, got {style!r}", details={"field": "style"}
+        )
     available = type(strategy).styles()
     if style == "auto":
         if not available:
@@ -147,7 +153,9 @@ def run_backtest(
     else:
         indicators = _indicator_matrices(instance, bars, values)
         if cut is not None and indicators:
-            early_indicators = _indicator_matrices(resolve_strategy(instance), bars.slice(0, cut), values)
+            early_indicators = _indicator_matrices(
+                resolve_strategy(instance), bars.slice(0, cut), values
+            )
             check_causal(instance.name, indicators, early_indicators, cut)
         if chosen == "event_jit":
             run_jit_callbacks(instance, state, values, indicators)

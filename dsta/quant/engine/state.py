@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dsta.quant.bars import Bars
-from dsta.quant.engine import layout as L
+from dsta.quant.engine import layout
 from dsta.quant.engine.config import EngineConfig
 from dsta.quant.engine.kernel import close_all, mark
 from dsta.quant.engine.result import BacktestResult, build_fills, build_orders, build_trades
@@ -39,19 +39,27 @@ class EngineState:
                     details={"field": "sizing.kind"},
                 )
             self.vol = np.ascontiguousarray(
-                realized_volatility(bars.close, config.sizing.vol_window, bars.periods_per_year() or 1.0)
+                realized_volatility(
+                    bars.close, config.sizing.vol_window, bars.periods_per_year() or 1.0
+                )
             )
-        self.acct = np.zeros(L.N_ACCT, dtype=np.float64)
-        self.acct[L.ACCT_CASH] = config.initial_cash
-        self.pos = np.zeros((k, L.N_POS), dtype=np.float64)
-        for column in (L.POS_AVG_PRICE, L.POS_SL_PRICE, L.POS_TP_PRICE, L.POS_TRAIL, L.POS_EXTREME):
+        self.acct = np.zeros(layout.N_ACCT, dtype=np.float64)
+        self.acct[layout.ACCT_CASH] = config.initial_cash
+        self.pos = np.zeros((k, layout.N_POS), dtype=np.float64)
+        for column in (
+            layout.POS_AVG_PRICE,
+            layout.POS_SL_PRICE,
+            layout.POS_TP_PRICE,
+            layout.POS_TRAIL,
+            layout.POS_EXTREME,
+        ):
             self.pos[:, column] = np.nan
         # Before the first close, a symbol is valued at its first open.
-        self.pos[:, L.POS_LAST_PRICE] = bars.open[0]
+        self.pos[:, layout.POS_LAST_PRICE] = bars.open[0]
         capacity = 256 + n // 64
-        self.orders = np.zeros((capacity, L.N_ORD), dtype=np.float64)
+        self.orders = np.zeros((capacity, layout.N_ORD), dtype=np.float64)
         self.pending = np.zeros(capacity, dtype=np.int64)
-        self.fills = np.zeros((capacity, L.N_FILL), dtype=np.float64)
+        self.fills = np.zeros((capacity, layout.N_FILL), dtype=np.float64)
         self.out_cash = np.empty(n, dtype=np.float64)
         self.out_pos = np.empty((n, k), dtype=np.float64)
         self.out_equity = np.empty(n, dtype=np.float64)
@@ -59,12 +67,12 @@ class EngineState:
     @property
     def next_bar(self) -> int:
         """First bar not processed yet."""
-        return int(self.acct[L.ACCT_NEXT_BAR])
+        return int(self.acct[layout.ACCT_NEXT_BAR])
 
     @property
     def busy(self) -> bool:
         """Whether pending orders or stops make skipping bars unsafe."""
-        return self.acct[L.ACCT_N_PENDING] > 0 or self.acct[L.ACCT_STOPS_ACTIVE] > 0
+        return self.acct[layout.ACCT_N_PENDING] > 0 or self.acct[layout.ACCT_STOPS_ACTIVE] > 0
 
     def grow(self) -> None:
         """Double the order and fill logs."""
@@ -74,7 +82,7 @@ class EngineState:
 
     def ensure_orders(self, extra: int) -> None:
         """Room for ``extra`` more orders."""
-        while self.acct[L.ACCT_N_ORDERS] + extra > self.orders.shape[0]:
+        while self.acct[layout.ACCT_N_ORDERS] + extra > self.orders.shape[0]:
             self.grow()
 
     def drive(self, step: Callable[[int, int], int], stop: int) -> None:
@@ -86,24 +94,26 @@ class EngineState:
             if reached < stop:
                 self.grow()
             start = reached
-            self.acct[L.ACCT_NEXT_BAR] = reached
+            self.acct[layout.ACCT_NEXT_BAR] = reached
 
     def finish(self, manifest: dict[str, Any]) -> BacktestResult:
         """Close out (if configured) and package the result."""
         last = self.n_bars - 1
         if self.config.close_at_end:
-            while self.acct[L.ACCT_N_FILLS] + self.pos.shape[0] > self.fills.shape[0]:
+            while self.acct[layout.ACCT_N_FILLS] + self.pos.shape[0] > self.fills.shape[0]:
                 self.grow()
             close_all(last, self.prices, self.cfg, self.acct, self.pos, self.fills)
-            mark(last, self.prices, self.acct, self.pos, self.out_cash, self.out_pos, self.out_equity)
-        n_fills = int(self.acct[L.ACCT_N_FILLS])
-        n_orders = int(self.acct[L.ACCT_N_ORDERS])
+            mark(
+                last, self.prices, self.acct, self.pos, self.out_cash, self.out_pos, self.out_equity
+            )
+        n_fills = int(self.acct[layout.ACCT_N_FILLS])
+        n_orders = int(self.acct[layout.ACCT_N_ORDERS])
         fills = self.fills[:n_fills]
         stamps = self.bars.timestamps
         manifest = {
             **manifest,
-            "orders_rejected": int(self.acct[L.ACCT_REJECTED]),
-            "orders_reduced_by_leverage": int(self.acct[L.ACCT_REDUCED]),
+            "orders_rejected": int(self.acct[layout.ACCT_REJECTED]),
+            "orders_reduced_by_leverage": int(self.acct[layout.ACCT_REDUCED]),
         }
         return BacktestResult(
             timestamps=stamps,

@@ -3,7 +3,9 @@
 from dsta.quant.strategy import Context
 
 
-def act(ctx: Context, symbol: int, long_in: bool, long_out: bool, short_in: bool, short_out: bool) -> None:
+def act(
+    ctx: Context, symbol: int, long_in: bool, long_out: bool, short_in: bool, short_out: bool
+) -> None:
     """Order as :class:`~dsta.quant.signals.Signals` would for these conditions at this bar.
 
     Conflicting signals cancel out; an entry is ignored while its side is held; an opposite
@@ -23,6 +25,7 @@ def act(ctx: Context, symbol: int, long_in: bool, long_out: bool, short_in: bool
     elif entry < 0 and position >= 0.0:
         ctx.order_target(-1.0, symbol=symbol)
     elif entry == 0 and (
-        (position > 0.0 and long_out and not long_in) or (position < 0.0 and short_out and not short_in)
+        (position > 0.0 and long_out and not long_in)
+        or (position < 0.0 and short_out and not short_in)
     ):
         ctx.order_target(0.0, symbol=symbol)

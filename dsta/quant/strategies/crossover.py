@@ -1,13 +1,15 @@
 """Moving-average crossover (SMA or EMA): long when the fast average crosses above the slow."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from numpy.typing import ArrayLike
 
 from dsta.quant.bars import Bars
 from dsta.quant.engine.layout import POS_SIZE
-from dsta.quant.engine.nb_api import nb_act, on_bar_nb
+from dsta.quant.engine.nb_api import FloatArray, IntArray, nb_act, on_bar_nb
 from dsta.quant.errors import InvalidParameters
-from dsta.quant.indicators import FloatArray, crossed_above, crossed_below, ema, sma
+from dsta.quant.indicators import crossed_above, crossed_below, ema, sma
 from dsta.quant.params import ChoiceParam, IntParam
 from dsta.quant.signals import Signals, directional
 from dsta.quant.strategies._rules import act
@@ -17,7 +19,16 @@ DIRECTIONS = ("long", "short", "both")
 
 
 @on_bar_nb
-def _crossover_on_bar(i, prices, indicators, params, pos, acct, requests, n_requests):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+def _crossover_on_bar(
+    i: int,
+    prices: FloatArray,
+    indicators: FloatArray,
+    params: FloatArray,
+    pos: FloatArray,
+    acct: FloatArray,
+    requests: FloatArray,
+    n_requests: IntArray,
+) -> None:
     if i < 1:
         return
     direction = params[2]
@@ -42,9 +53,8 @@ class _Crossover(Strategy):
     }
     on_bar_nb = _crossover_on_bar
 
-    @staticmethod
-    def average(values: FloatArray, n: int) -> FloatArray:
-        raise NotImplementedError
+    # The moving average, set by each subclass (sma or ema).
+    average: Callable[[ArrayLike, int], FloatArray]
 
     def check(self, params: Mapping[str, Any]) -> None:
         if params["fast"] >= params["slow"]:
@@ -65,7 +75,9 @@ class _Crossover(Strategy):
         return directional(params["direction"], up, down)
 
     def on_start(self, ctx: Context) -> None:
-        self.lines = [(ctx.series("fast", s), ctx.series("slow", s)) for s in range(len(ctx.symbols))]
+        self.lines = [
+            (ctx.series("fast", s), ctx.series("slow", s)) for s in range(len(ctx.symbols))
+        ]
         direction = ctx.params["direction"]
         self.longs = direction != "short"
         self.shorts = direction != "long"
@@ -82,7 +94,14 @@ class _Crossover(Strategy):
             up = f > w and f1 <= w1
             down = f < w and f1 >= w1
             if up or down:
-                act(ctx, s, up and self.longs, down and self.longs, down and self.shorts, up and self.shorts)
+                act(
+                    ctx,
+                    s,
+                    up and self.longs,
+                    down and self.longs,
+                    down and self.shorts,
+                    up and self.shorts,
+                )
 
     def _on_bar_one(self, ctx: Context) -> None:
         if ctx.i < 1:

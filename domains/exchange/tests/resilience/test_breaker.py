@@ -48,7 +48,7 @@ def breaker(store: BreakerStore, clock: SimClock, seen: list[Transition]) -> Cir
 
 
 def test_it_opens_after_n_consecutive_failures_and_refuses_until_the_cooldown(store):
-    clock, seen = SimClock(), []
+    clock, seen = SimClock(), list[Transition]()
     subject = breaker(store, clock, seen)
     for _ in range(2):
         subject.before_call()
@@ -87,7 +87,7 @@ def test_failures_spread_wider_than_the_window_do_not_open_it(store):
 
 
 def test_after_the_cooldown_one_probe_goes_through_and_its_success_closes_it(store):
-    clock, seen = SimClock(), []
+    clock, seen = SimClock(), list[Transition]()
     subject = breaker(store, clock, seen)
     for _ in range(3):
         subject.record_failure("refused")
@@ -134,7 +134,8 @@ def test_a_probe_that_never_reports_is_replaced_after_its_timeout(store):
     lost = subject.before_call()
     clock.advance(15)
     replacement = subject.before_call()
-    assert replacement and replacement != lost
+    assert replacement
+    assert replacement != lost
 
 
 def test_a_probe_that_sent_nothing_frees_its_slot(store):

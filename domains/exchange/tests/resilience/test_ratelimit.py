@@ -3,6 +3,7 @@ fallback to local buckets when Redis is down. Time is a manual clock."""
 
 import threading
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
@@ -24,6 +25,7 @@ from domains.exchange.services.resilience.ratelimit import (
     Throttle,
 )
 from domains.exchange.tests.resilience.conftest import SimClock
+from domains.exchange.tests.resilience.tcp_proxy import TcpProxy
 
 # A Redis that is down (nothing listens on port 1); no retries inside the client, as in
 # default_runtime().
@@ -227,24 +229,32 @@ def test_the_fallback_uses_local_buckets_with_a_share_while_redis_is_down():
 
 
 def test_the_fallback_goes_back_to_redis_when_it_answers_again(
-    redis_client: "redis.Redis[bytes]", namespace: str
+    namespace: str, service_url: Callable[[str], str]
 ):
+    target = urlsplit(service_url("redis"))
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    client = redis.Redis(host="127.0.0.1", port=proxy.port, socket_timeout=0.2, retry=NO_RETRY)
     clock = SimClock()
-    primary = RedisLimiter(
-        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05, retry=NO_RETRY),
+    fallback = FallbackLimiter(
+        RedisLimiter(client, namespace=namespace, clock=clock),
+        LocalLimiter(clock=clock),
+        share=0.5,
+        recheck=5,
         clock=clock,
     )
-    fallback = FallbackLimiter(
-        primary, LocalLimiter(clock=clock), share=0.5, recheck=5, clock=clock
-    )
     bucket = Bucket("venue:weight", limit=100, period=10)
-    assert fallback.acquire([Charge(bucket, 1)]).backend == "local"
-    primary.client = redis_client  # Redis is back (same object the limiter talks through)
-    primary._script = redis_client.register_script(primary._script.script)
-    primary.prefix = f"{namespace}:exchange:rl:"
-    assert fallback.acquire([Charge(bucket, 1)]).backend == "local"  # not retried yet
-    clock.advance(5)
-    assert fallback.acquire([Charge(bucket, 1)]).backend == "redis"
+    try:
+        assert fallback.acquire([Charge(bucket, 1)]).backend == "redis"
+        proxy.down()
+        assert fallback.acquire([Charge(bucket, 1)]).backend == "local"
+        proxy.restore()
+        assert fallback.acquire([Charge(bucket, 1)]).backend == "local"  # not retried yet
+        clock.advance(5)
+        assert fallback.acquire([Charge(bucket, 1)]).backend == "redis"
+        assert fallback.in_use(bucket) == pytest.approx(1)  # the unit just taken, in Redis
+    finally:
+        client.close()
+        proxy.close()
 
 
 def test_without_redis_configured_the_local_limiter_owns_the_whole_budget():

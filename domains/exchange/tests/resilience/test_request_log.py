@@ -42,7 +42,8 @@ def test_signed_calls_and_listen_keys_are_logged_without_their_secrets(binance: 
     assert [(r.method, r.status) for r in rows] == [("GET", 200), ("POST", 200), ("PUT", 200)]
     account = rows[0]
     assert account.request_headers["X-MBX-APIKEY"] == "***"
-    assert "signature=***" in account.url and "timestamp=" in account.url
+    assert "signature=***" in account.url
+    assert "timestamp=" in account.url
     assert account.account_id == binance.account_id
     assert account.cost == {"request_weight": 20.0}  # GET /api/v3/account: weight 20
     assert json.loads(rows[1].response_body) == {"listenKey": "***"}
@@ -57,7 +58,8 @@ def test_failed_calls_are_logged_with_their_error(binance: BinanceRig):
 
     statuses = list(ExchangeRequestLog.objects.order_by("id").values_list("status", "error"))
     # Binance's -1007 "execution status unknown" is a timeout to ccxt.
-    assert statuses[0][0] == 503 and statuses[0][1].startswith("RequestTimeout")
+    assert statuses[0][0] == 503
+    assert statuses[0][1].startswith("RequestTimeout")
     assert statuses[1] == (200, "")
 
 

@@ -1,0 +1,187 @@
+"""A venue websocket that stays up: reconnect with backoff, resubscribe, heartbeat timeout.
+
+- **Heartbeat.** The ``websockets`` library answers the venue's pings (Binance pings every 20 s
+  and drops a client that does not pong within a minute) and pings the venue itself
+  (``ping_interval``/``ping_timeout``). Beyond that, a connection that delivers no frame for
+  ``idle_timeout`` seconds is treated as dead: a market-data stream that goes quiet is stale.
+- **Reconnect.** Any drop (closed, reset, timed out, refused) is followed by a new connection
+  after an exponential backoff with full jitter; a connection that delivered frames resets the
+  backoff. Every subscription is sent again on each new connection.
+- **Frames.** JSON frames go to ``on_message``; a frame that is not JSON is counted and skipped
+  (``on_malformed``), never fatal.
+- **Status.** ``on_status(up, reason)`` reports each connection going up or down.
+
+Time goes through ``sleep`` (tests pass one that returns at once) except the idle timeout,
+which is the event loop's.
+"""
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import websockets
+from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+
+logger = logging.getLogger(__name__)
+
+Subscribe = Callable[[list[str]], list[Any]]  # subscriptions -> frames to send on connect
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    idle_timeout: float = 60.0  # seconds without a frame before the connection counts as dead
+    open_timeout: float = 10.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    base_delay: float = 0.5  # reconnect backoff: uniform(0, min(max_delay, base * 2**n))
+    max_delay: float = 30.0
+    max_attempts: int | None = None  # consecutive failed connections before giving up
+
+
+@dataclass
+class StreamStats:
+    connections: int = 0
+    drops: int = 0
+    messages: int = 0
+    malformed: int = 0
+
+
+class StreamStale(Exception):
+    """No frame within the idle timeout."""
+
+
+class StreamGaveUp(Exception):
+    """``max_attempts`` consecutive connections failed."""
+
+
+async def _nothing(*args: Any) -> None:
+    return None
+
+
+class ReconnectingStream:
+    def __init__(
+        self,
+        url: str,
+        *,
+        subscriptions: list[str],
+        subscribe: Subscribe,
+        on_message: Callable[[Any], Awaitable[None]],
+        on_status: Callable[[bool, str], Awaitable[None]] = _nothing,
+        on_malformed: Callable[[str], Awaitable[None]] = _nothing,
+        on_connect: Callable[[], Awaitable[None]] = _nothing,
+        settings: StreamSettings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.subscriptions = list(subscriptions)
+        self.subscribe = subscribe
+        self.on_message = on_message
+        self.on_status = on_status
+        self.on_malformed = on_malformed
+        self.on_connect = on_connect
+        self.settings = settings or StreamSettings()
+        self.sleep = sleep
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+        self.stats = StreamStats()
+        self.delays: list[float] = []
+        self._stopped = asyncio.Event()
+        self._connection: Any = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        """End ``run``: close the connection (or cut the backoff short). Call it on the loop."""
+        self._stopped.set()
+        if self._connection is not None:
+            task = asyncio.ensure_future(self._connection.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    async def run(self) -> None:
+        """Connect, read, and reconnect until :meth:`stop` (or ``max_attempts`` failures)."""
+        failures = 0
+        while not self.stopped:
+            delivered = False
+            reason = "stopped"
+            try:
+                delivered = await self._session()
+            except (OSError, TimeoutError, StreamStale, WebSocketException) as error:
+                reason = _describe(error)
+            finally:
+                self._connection = None
+            if self.stopped:
+                break
+            self.stats.drops += 1
+            await self.on_status(False, reason)
+            failures = 0 if delivered else failures + 1
+            if self.settings.max_attempts is not None and failures >= self.settings.max_attempts:
+                raise StreamGaveUp(f"{failures} connections to {self.url} failed: {reason}")
+            ceiling = min(self.settings.max_delay, self.settings.base_delay * 2**failures)
+            delay = self.rng.uniform(0, ceiling)
+            self.delays.append(delay)
+            await self._pause(delay)
+
+    async def _session(self) -> bool:
+        """One connection's life; True when it delivered at least one frame."""
+        delivered = False
+        async with websockets.connect(
+            self.url,
+            open_timeout=self.settings.open_timeout,
+            ping_interval=self.settings.ping_interval,
+            ping_timeout=self.settings.ping_timeout,
+            close_timeout=1,
+            max_size=2**22,
+        ) as connection:
+            self._connection = connection
+            self.stats.connections += 1
+            await self.on_connect()
+            for frame in self.subscribe(self.subscriptions):
+                await connection.send(frame if isinstance(frame, str) else json.dumps(frame))
+            await self.on_status(True, "connected")
+            while not self.stopped:
+                try:
+                    raw = await asyncio.wait_for(connection.recv(), self.settings.idle_timeout)
+                except websockets.ConnectionClosedOK:
+                    if self.stopped:
+                        break
+                    raise
+                except TimeoutError:
+                    raise StreamStale(
+                        f"no frame for {self.settings.idle_timeout:g}s: stale"
+                    ) from None
+                delivered = True
+                text = raw.decode() if isinstance(raw, bytes) else raw
+                try:
+                    message = json.loads(text)
+                except ValueError:
+                    self.stats.malformed += 1
+                    logger.warning("venue stream: malformed frame skipped", extra={"url": self.url})
+                    await self.on_malformed(text[:200])
+                    continue
+                self.stats.messages += 1
+                await self.on_message(message)
+        self._connection = None
+        return delivered
+
+    async def _pause(self, delay: float) -> None:
+        sleeper = asyncio.ensure_future(self.sleep(delay))
+        stopper = asyncio.ensure_future(self._stopped.wait())
+        _done, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, StreamStale):
+        return str(error)
+    if isinstance(error, InvalidURI | InvalidHandshake):
+        return f"handshake failed: {error}"
+    return f"{type(error).__name__}: {error}"[:300]
