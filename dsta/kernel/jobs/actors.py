@@ -182,8 +182,8 @@ def _fail_or_retry(ctx: JobContext, actor: dramatiq.Actor[Any, Any], exc: BaseEx
             status=Job.Status.QUEUED,
             worker_id="",
             error={"code": code, "message": text},
-            message=f"attempt {ctx.attempt} failed; retrying",
-            **ctx.pending_progress(),
+            # The retry note wins over a pending progress message (both name "message").
+            **{**ctx.pending_progress(), "message": f"attempt {ctx.attempt} failed; retrying"},
         )
         logger.warning("job %s (%s) attempt %d failed; retrying", ctx.job_id, ctx.kind, ctx.attempt)
         raise exc

@@ -138,6 +138,34 @@ def test_unexpected_error_is_retried_then_succeeds(stub_broker, worker):
     assert job.attempt == 2
 
 
+def test_retry_with_unwritten_progress_still_retries(stub_broker, worker):
+    """A retryable failure right after a throttled progress report (not yet written) must
+    still requeue the job: the pending progress message and the retry note share a column."""
+    attempts: list[int] = []
+
+    @job_actor(
+        kind=unique("flaky_progress"),
+        max_retries=2,
+        time_limit=5_000,
+        broker=stub_broker,
+        min_backoff=1,
+        max_backoff=5,
+    )
+    def flaky(ctx: JobContext) -> str:
+        attempts.append(ctx.attempt)
+        ctx.progress(1, 10, "page 1")
+        ctx.progress(2, 10, "page 2")  # throttled: still pending when the error comes
+        if ctx.attempt == 1:
+            raise ConnectionError("venue hiccup")
+        return "ok"
+
+    info = start_job(flaky)
+    drain(stub_broker, flaky, worker)
+
+    assert attempts == [1, 2]
+    assert get_job(info.id).status is JobStatus.SUCCEEDED
+
+
 def test_retries_exhausted_fails_the_job(stub_broker, worker):
     @job_actor(
         kind=unique("hopeless"),
