@@ -31,5 +31,6 @@ urlpatterns = [
     path("api/v1/config/", include("domains.core.http.config_urls")),
     path("api/v1/notifications/", include("domains.core.http.notification_urls")),
     path("api/v1/jobs/", include("dsta.kernel.jobs.urls")),
+    path("api/v1/exchange/", include("domains.exchange.http.urls")),
     path("api/v1/market-data/", include("domains.data.http.urls")),
 ]

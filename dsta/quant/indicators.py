@@ -26,8 +26,9 @@ skip leading NaNs (so an EMA of an indicator with its own warm-up works) and pro
 later on.
 
 Running sums drift (NUMBERS.md measures ~4e-8 for a running sum of squares); the rolling
-moments here are kept relative to a recent value and re-summed exactly every 1,024 bars, which
-keeps them within ~1e-12 of a two-pass computation (every max(1024, n) bars for long windows).
+moments here are kept relative to a recent value and re-summed exactly every max(128, n) bars,
+and a window whose variance cancels to fewer than 8 significant digits (a near-constant window)
+is recomputed in two passes: results stay within ~1e-9 relative of a two-pass computation.
 """
 
 import math
@@ -40,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 
-_RESUM_EVERY = 1024
+_RESUM_EVERY = 128
 
 
 def _check_window(name: str, n: int, minimum: int = 1) -> None:
@@ -136,9 +137,18 @@ def _rolling_moments_1d(
         out_mean[i] = shift + total / n
         if n - ddof <= 0:
             out_std[i] = np.nan
-        else:
-            variance = (squares - total * total / n) / (n - ddof)
-            out_std[i] = math.sqrt(variance) if variance > 0.0 else 0.0
+            continue
+        spread = squares - total * total / n
+        if spread <= 1e-8 * squares:
+            # Cancellation ate more than 8 of the 16 digits (a near-constant window): two passes.
+            mean = 0.0
+            for j in range(i - n + 1, i + 1):
+                mean += x[j]
+            mean /= n
+            spread = 0.0
+            for j in range(i - n + 1, i + 1):
+                spread += (x[j] - mean) * (x[j] - mean)
+        out_std[i] = math.sqrt(spread / (n - ddof)) if spread > 0.0 else 0.0
 
 
 @nb.njit(cache=True)

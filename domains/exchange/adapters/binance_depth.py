@@ -73,15 +73,10 @@ class DepthBook:
         self.asks.clear()
 
     async def on_event(self, event: Mapping[str, Any]) -> None:
-        """Apply one ``depthUpdate`` event (syncing from a snapshot first when needed)."""
+        """Apply one ``depthUpdate`` event (syncing from a snapshot first when needed). Every
+        change of the book is passed to ``on_book``: a (re)sync, then each applied event."""
         first, last = int(event["U"]), int(event["u"])
-        if self.update_id is None and not await self._sync(first):
-            return  # the snapshot could not be had; the next event tries again
-        assert self.update_id is not None
-        if last <= self.update_id:
-            self.dropped += 1  # already in the snapshot (step 3 / update rule 1)
-            return
-        if first > self.update_id + 1:
+        if self.update_id is not None and last > self.update_id and first > self.update_id + 1:
             self.gaps += 1
             logger.warning(
                 "depth stream gap: resync from snapshot",
@@ -93,12 +88,17 @@ class DepthBook:
                 },
             )
             self.reset()
+        if self.update_id is None:
             if not await self._sync(first):
-                return
+                return  # the snapshot could not be had; the next event tries again
             assert self.update_id is not None  # and at least first - 1: no gap left
             if last <= self.update_id:
                 self.dropped += 1
+                await self.on_book(self.book())  # the snapshot is the news
                 return
+        elif last <= self.update_id:
+            self.dropped += 1  # already in the book (step 3 / update rule 1)
+            return
         _apply(self.bids, event.get("b") or [])
         _apply(self.asks, event.get("a") or [])
         self.update_id = last

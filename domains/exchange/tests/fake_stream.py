@@ -12,7 +12,6 @@ Each connection runs the next script (the last one repeats): a list of steps,
 Every frame the client sends is recorded per connection.
 """
 
-import asyncio
 import json
 from typing import Any
 
@@ -61,7 +60,8 @@ class FakeStreamServer:
                 connection.transport.abort()
                 return
             elif kind == "silence":
-                await asyncio.sleep(3600)
+                await connection.wait_closed()  # open, sending nothing, until the client goes
+                return
             elif kind == "close":
                 await connection.close()
                 return

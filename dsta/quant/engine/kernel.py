@@ -116,6 +116,7 @@ from dsta.quant.engine.layout import (
     STATUS_REJECTED,
     VOLUME,
 )
+from dsta.quant.engine.nbtypes import IDX, MAT, PRICES, VEC, VOID, B, F, I
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -125,7 +126,7 @@ IntArray = NDArray[np.int64]
 _DUST = 1e-10
 
 
-@nb.njit(cache=True)
+@nb.njit(F(F), cache=True)
 def _sign(x: float) -> float:
     if x > 0.0:
         return 1.0
@@ -134,7 +135,7 @@ def _sign(x: float) -> float:
     return 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(F(VEC, F, F), cache=True)
 def slippage_fraction(cfg: FloatArray, size_abs: float, volume: float) -> float:
     """Adverse price move as a fraction of the price, for a taker fill of ``size_abs`` units."""
     kind = cfg[CFG_SLIP_KIND]
@@ -149,7 +150,7 @@ def slippage_fraction(cfg: FloatArray, size_abs: float, volume: float) -> float:
     return min(bps, cfg[CFG_SLIP_MAX_BPS]) * 1e-4
 
 
-@nb.njit(cache=True)
+@nb.njit(F(VEC, MAT, I, F), cache=True)
 def equity_at(acct: FloatArray, pos: FloatArray, s: int, price: float) -> float:
     """Cash plus every position at its latest price, symbol ``s`` valued at ``price``."""
     equity = acct[ACCT_CASH]
@@ -160,7 +161,7 @@ def equity_at(acct: FloatArray, pos: FloatArray, s: int, price: float) -> float:
     return equity
 
 
-@nb.njit(cache=True)
+@nb.njit(F(F, F, I, F, F, VEC, MAT), cache=True)
 def target_units(
     mode: float,
     qty: float,
@@ -189,7 +190,7 @@ def target_units(
     return f * (equity - fee_rate * u0 * price) / (price * (1.0 - f * fee_rate))
 
 
-@nb.njit(cache=True)
+@nb.njit(F(I, F, F, F, VEC, VEC, MAT), cache=True)
 def apply_limits(
     s: int,
     u: float,
@@ -229,7 +230,7 @@ def apply_limits(
     return u
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, I, F, F, I, I, I, VEC, VEC, MAT, MAT), cache=True)
 def record_fill(
     i: int,
     s: int,
@@ -276,7 +277,7 @@ def record_fill(
     acct[ACCT_N_FILLS] = row + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(VEC, MAT), cache=True)
 def count_stops(acct: FloatArray, pos: FloatArray) -> None:
     """Refresh how many positions carry a stop (the open phase skips stop checks at zero)."""
     active = 0
@@ -290,7 +291,7 @@ def count_stops(acct: FloatArray, pos: FloatArray) -> None:
     acct[ACCT_STOPS_ACTIVE] = active
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, I, F, F, B, F, F, F, VEC, MAT), cache=True)
 def attach_stops(
     i: int,
     s: int,
@@ -323,7 +324,7 @@ def attach_stops(
         pos[s, POS_STOPS_FROM] = i if at_open else i + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, I, F, I, B, PRICES, VEC, VEC, MAT, MAT, MAT), cache=True)
 def execute(
     i: int,
     oid: int,
@@ -385,7 +386,7 @@ def execute(
     count_stops(acct, pos)
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, I, F, I, I, PRICES, VEC, VEC, MAT, MAT), cache=True)
 def _exit_position(
     i: int,
     s: int,
@@ -408,7 +409,7 @@ def _exit_position(
     count_stops(acct, pos)
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, I, PRICES, VEC, VEC, MAT, MAT), cache=True)
 def check_stops(
     i: int,
     s: int,
@@ -465,7 +466,7 @@ def check_stops(
             pos[s, POS_EXTREME] = min(pos[s, POS_EXTREME], lo)
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, PRICES, VEC, VEC, MAT, MAT, IDX, MAT), cache=True)
 def open_phase(
     i: int,
     prices: FloatArray,
@@ -531,7 +532,7 @@ def open_phase(
             check_stops(i, s, prices, cfg, acct, pos, fills)
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, PRICES, VEC, VEC, MAT, MAT, IDX, MAT), cache=True)
 def close_phase(
     i: int,
     prices: FloatArray,
@@ -560,7 +561,7 @@ def close_phase(
     acct[ACCT_N_PENDING] = kept
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, PRICES, VEC, MAT, VEC, MAT, VEC), cache=True, inline="always")
 def mark(
     i: int,
     prices: FloatArray,
@@ -581,7 +582,7 @@ def mark(
     out_equity[i] = equity
 
 
-@nb.njit(cache=True)
+@nb.njit(B(I, I, MAT), cache=True)
 def cancel(i: int, oid: int, orders: FloatArray) -> bool:
     """Cancel a pending order (it leaves the pending list at the next match)."""
     if oid < 0 or oid >= orders.shape[0] or orders[oid, ORD_STATUS] != STATUS_PENDING:
@@ -591,7 +592,7 @@ def cancel(i: int, oid: int, orders: FloatArray) -> bool:
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, I, VEC, MAT, IDX), cache=True)
 def cancel_symbol(i: int, s: int, acct: FloatArray, orders: FloatArray, pending: IntArray) -> None:
     """Cancel every pending order of symbol ``s``."""
     for idx in range(int(acct[ACCT_N_PENDING])):
@@ -600,7 +601,7 @@ def cancel_symbol(i: int, s: int, acct: FloatArray, orders: FloatArray, pending:
             cancel(i, oid, orders)
 
 
-@nb.njit(cache=True)
+@nb.njit(I(I, I, F, F, F, F, F, F, F, F, MAT, VEC, VEC, MAT, MAT, IDX), cache=True)
 def submit(
     i: int,
     s: int,
@@ -678,7 +679,7 @@ def submit(
     return oid
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(I, PRICES, VEC, VEC, MAT, MAT), cache=True)
 def close_all(
     i: int,
     prices: FloatArray,
@@ -695,7 +696,7 @@ def close_all(
             )
 
 
-@nb.njit(cache=True)
+@nb.njit(B(VEC, MAT, MAT, I, I), cache=True, inline="always")
 def has_room(
     acct: FloatArray, fills: FloatArray, orders: FloatArray, n_symbols: int, new_orders: int
 ) -> bool:
@@ -704,7 +705,7 @@ def has_room(
     return fills_needed <= fills.shape[0] and acct[ACCT_N_ORDERS] + new_orders <= orders.shape[0]
 
 
-@nb.njit(cache=True)
+@nb.njit(I(I, I, PRICES, VEC, VEC, MAT, MAT, IDX, MAT, VEC, MAT, VEC), cache=True)
 def advance(
     start: int,
     stop: int,
@@ -725,6 +726,7 @@ def advance(
     for i in range(start, stop):
         if not has_room(acct, fills, orders, k, 0):
             return i
-        open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
+        if acct[ACCT_N_PENDING] > 0.0 or acct[ACCT_STOPS_ACTIVE] > 0.0:
+            open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
         mark(i, prices, acct, pos, out_cash, out_pos, out_equity)
     return stop

@@ -25,6 +25,7 @@ from dsta.quant.engine.kernel import (
 )
 from dsta.quant.engine.layout import (
     ACCT_N_PENDING,
+    ACCT_STOPS_ACTIVE,
     CFG_ALLOW_SHORT,
     CFG_SAME_CLOSE,
     KIND_MARKET,
@@ -45,6 +46,7 @@ from dsta.quant.engine.layout import (
     REQ_VALID,
     STATUS_PENDING,
 )
+from dsta.quant.engine.nbtypes import IDX, MAT, PRICES, VEC, F, I
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -52,7 +54,31 @@ IntArray = NDArray[np.int64]
 __all__ = ["ON_BAR_NB_SIGNATURE", "advance", "run_callbacks", "run_signals"]
 
 
-@nb.njit(cache=True)
+@nb.njit(
+    I(
+        I,
+        I,
+        PRICES,
+        MAT,
+        MAT,
+        MAT,
+        MAT,
+        MAT,
+        MAT,
+        F,
+        F,
+        VEC,
+        VEC,
+        MAT,
+        MAT,
+        IDX,
+        MAT,
+        VEC,
+        MAT,
+        VEC,
+    ),
+    cache=True,
+)
 def run_signals(
     start: int,
     stop: int,
@@ -63,8 +89,8 @@ def run_signals(
     exit_short: FloatArray,
     target: FloatArray,
     order_price: FloatArray,
-    order_kind: int,
-    valid_bars: int,
+    order_kind: float,
+    valid_bars: float,
     cfg: FloatArray,
     acct: FloatArray,
     pos: FloatArray,
@@ -91,7 +117,8 @@ def run_signals(
     for i in range(start, stop):
         if not has_room(acct, fills, orders, k, k):
             return i
-        open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
+        if acct[ACCT_N_PENDING] > 0.0 or acct[ACCT_STOPS_ACTIVE] > 0.0:
+            open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
         for s in range(k):
             wanted = nan
             if use_target:
@@ -115,7 +142,7 @@ def run_signals(
                 continue
             cancel_symbol(i, s, acct, orders, pending)
             price = order_price[i, s] if priced else nan
-            kind = order_kind if priced and not math.isnan(price) else KIND_MARKET
+            kind = order_kind if priced and not math.isnan(price) else float(KIND_MARKET)
             submit(
                 i, s, MODE_TARGET_SIZING, wanted, kind, price, nan, nan, nan, valid_bars,
                 vol, cfg, acct, pos, orders, pending,
@@ -192,7 +219,8 @@ def run_callbacks(
     for i in range(start, stop):
         if not has_room(acct, fills, orders, k, MAX_REQUESTS_PER_BAR):
             return i
-        open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
+        if acct[ACCT_N_PENDING] > 0.0 or acct[ACCT_STOPS_ACTIVE] > 0.0:
+            open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
         mark(i, prices, acct, pos, out_cash, out_pos, out_equity)
         n_requests[0] = 0
         on_bar(
@@ -228,7 +256,7 @@ def run_callbacks(
     return stop
 
 
-@nb.njit(cache=True)
+@nb.njit(I(I, VEC, MAT, IDX), cache=True)
 def pending_of(symbol: int, acct: FloatArray, orders: FloatArray, pending: IntArray) -> int:
     """How many orders of ``symbol`` (all symbols if < 0) are still pending."""
     count = 0

@@ -43,6 +43,7 @@ from dsta.quant.engine.layout import (
     REQ_VALID,
 )
 from dsta.quant.engine.loops import ON_BAR_NB_SIGNATURE
+from dsta.quant.engine.nbtypes import IDX, MAT, VEC, VOID, B, F, I
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -53,7 +54,7 @@ def on_bar_nb(function: Callable[..., None]) -> Any:
     return nb.njit(ON_BAR_NB_SIGNATURE, cache=True)(function)
 
 
-@nb.njit(cache=True)
+@nb.njit(B(MAT, IDX, I, I, F, I, F, F, F, F, I), cache=True)
 def nb_order(
     requests: FloatArray,
     n_requests: IntArray,
@@ -84,7 +85,7 @@ def nb_order(
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(B(MAT, IDX, I, F), cache=True)
 def nb_order_target(requests: FloatArray, n_requests: IntArray, symbol: int, target: float) -> bool:
     """Market order to hold ``target`` sizing units (signed; 0 closes)."""
     return nb_order(
@@ -93,7 +94,7 @@ def nb_order_target(requests: FloatArray, n_requests: IntArray, symbol: int, tar
     )  # fmt: skip
 
 
-@nb.njit(cache=True)
+@nb.njit(B(MAT, IDX, I, F), cache=True)
 def nb_buy(requests: FloatArray, n_requests: IntArray, symbol: int, amount: float) -> bool:
     """Market buy of ``amount`` sizing units."""
     return nb_order(
@@ -102,7 +103,7 @@ def nb_buy(requests: FloatArray, n_requests: IntArray, symbol: int, amount: floa
     )  # fmt: skip
 
 
-@nb.njit(cache=True)
+@nb.njit(B(MAT, IDX, I, F), cache=True)
 def nb_sell(requests: FloatArray, n_requests: IntArray, symbol: int, amount: float) -> bool:
     """Market sell of ``amount`` sizing units (opens or adds to a short if allowed)."""
     return nb_order(
@@ -111,13 +112,13 @@ def nb_sell(requests: FloatArray, n_requests: IntArray, symbol: int, amount: flo
     )  # fmt: skip
 
 
-@nb.njit(cache=True)
+@nb.njit(B(MAT, IDX, I), cache=True)
 def nb_close(requests: FloatArray, n_requests: IntArray, symbol: int) -> bool:
     """Market order closing the position of ``symbol``."""
     return nb_order_target(requests, n_requests, symbol, 0.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(B(MAT, IDX, I), cache=True)
 def nb_cancel_all(requests: FloatArray, n_requests: IntArray, symbol: int) -> bool:
     """Cancel every pending order of ``symbol``."""
     return nb_order(
@@ -126,19 +127,19 @@ def nb_cancel_all(requests: FloatArray, n_requests: IntArray, symbol: int) -> bo
     )  # fmt: skip
 
 
-@nb.njit(cache=True)
+@nb.njit(F(MAT, I), cache=True)
 def nb_position(pos: FloatArray, symbol: int) -> float:
     """Signed position of ``symbol`` in base units."""
     return pos[symbol, POS_SIZE]
 
 
-@nb.njit(cache=True)
+@nb.njit(F(VEC), cache=True)
 def nb_cash(acct: FloatArray) -> float:
     """Cash of the shared account."""
     return acct[ACCT_CASH]
 
 
-@nb.njit(cache=True)
+@nb.njit(F(MAT, VEC), cache=True)
 def nb_equity(pos: FloatArray, acct: FloatArray) -> float:
     """Cash plus every position at the current close."""
     equity = acct[ACCT_CASH]
@@ -147,7 +148,7 @@ def nb_equity(pos: FloatArray, acct: FloatArray) -> float:
     return equity
 
 
-@nb.njit(cache=True)
+@nb.njit(VOID(MAT, IDX, I, F, B, B, B, B), cache=True)
 def nb_act(
     requests: FloatArray,
     n_requests: IntArray,

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dsta.quant.engine import layout
+from dsta.quant.engine.nbtypes import MAT, VEC, I
 
 FloatArray = NDArray[np.float64]
 
@@ -89,7 +90,7 @@ _T_RETURN, _T_OPEN, _T_REASON = 9, 10, 11
 _N_T = 12
 
 
-@nb.njit(cache=True)
+@nb.njit(MAT(MAT, I, VEC, I), cache=True)
 def _trades_from_fills(
     fills: FloatArray, n_fills: int, last_close: FloatArray, last_bar: int
 ) -> FloatArray:

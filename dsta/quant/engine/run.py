@@ -136,8 +136,8 @@ def run_backtest(
         if cut is not None:
             early = _call(resolve_strategy(instance), "signals", bars.slice(0, cut), values)
             check_causal(instance.name, encoded, early.encode(cut, k), cut)
-        kind = ORDER_KINDS[signals.order_kind]
-        valid = int(signals.valid_bars)
+        kind = float(ORDER_KINDS[signals.order_kind])
+        valid = float(signals.valid_bars)
 
         def step(start: int, stop: int) -> int:
             return int(

@@ -1,0 +1,210 @@
+"""Request bodies (validated here: bad input is a 400 before anything reaches a venue) and the
+shapes of the api's DTOs on the wire. Amounts, prices and balances travel as decimal strings."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from domains.exchange.api import OrderSide, OrderType, TimeInForce
+
+MAX_BATCH = 100
+
+
+def _decimal(**kwargs: Any) -> serializers.DecimalField:
+    # 38 digits, 18 decimals: the storage precision; NaN and infinities are refused.
+    return serializers.DecimalField(max_digits=38, decimal_places=18, **kwargs)
+
+
+class AccountChoice(serializers.Serializer):
+    account_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Default: your default account on the venue."
+    )
+
+
+class OrderPlaceBody(AccountChoice):
+    symbol = serializers.CharField(max_length=60, help_text="BTC-USDT or BTC/USDT.")
+    side = serializers.ChoiceField(choices=[s.value for s in OrderSide])
+    type = serializers.ChoiceField(choices=[t.value for t in OrderType])
+    amount = _decimal(help_text="In the base currency, > 0.")
+    price = _decimal(required=False, allow_null=True, help_text="Limit price (limit, stop_limit).")
+    stop_price = _decimal(required=False, allow_null=True, help_text="Trigger (stop_limit).")
+    time_in_force = serializers.ChoiceField(
+        choices=[t.value for t in TimeInForce], required=False, default=TimeInForce.GTC.value
+    )
+    post_only = serializers.BooleanField(required=False, default=False)
+    reduce_only = serializers.BooleanField(required=False, default=False)
+    client_order_id = serializers.CharField(
+        required=False, allow_null=True, max_length=64, help_text="Default: one of ours."
+    )
+
+
+class CancelBody(AccountChoice):
+    client_order_id = serializers.CharField(max_length=64)
+    symbol = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, help_text="Needed on real venues."
+    )
+
+
+class BatchCancelBody(AccountChoice):
+    symbol = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    client_order_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        allow_null=True,
+        max_length=MAX_BATCH,
+        help_text="Default: every open order (of symbol, when given).",
+    )
+
+
+class PaperAccountBody(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    venue = serializers.CharField(max_length=20, required=False, default="paper")
+    balances = serializers.DictField(child=_decimal(min_value=0), help_text='{"USDT": "10000"}')
+    maker_fee = _decimal(required=False, min_value=0)
+    taker_fee = _decimal(required=False, min_value=0)
+    latency_ms = serializers.IntegerField(required=False, min_value=0, max_value=600_000)
+    slippage_bps = _decimal(required=False, min_value=0)
+    default = serializers.BooleanField(required=False, default=False)
+
+
+class LiveAccountBody(serializers.Serializer):
+    venue = serializers.ChoiceField(choices=["binance", "gateio", "htx"])
+    name = serializers.CharField(max_length=100)
+    secret_key = serializers.CharField(
+        max_length=128, help_text="Your exchange_credentials secret in /api/v1/config/secrets/."
+    )
+    default = serializers.BooleanField(required=False, default=False)
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class MoneyField(serializers.CharField):
+    """A Decimal as its exact string (None stays null)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+
+class OrderAckOut(serializers.Serializer):
+    account_id = serializers.UUIDField()
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    client_order_id = serializers.CharField()
+    venue_order_id = serializers.CharField(allow_null=True)
+    side = serializers.CharField()
+    type = serializers.CharField()
+    status = serializers.CharField()
+    amount = MoneyField()
+    filled = MoneyField()
+    remaining = MoneyField()
+    price = MoneyField()
+    stop_price = MoneyField()
+    average_price = MoneyField()
+    fee = MoneyField()
+    fee_currency = serializers.CharField(allow_null=True)
+    time_in_force = serializers.CharField()
+    post_only = serializers.BooleanField()
+    reduce_only = serializers.BooleanField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class CancelFailureOut(serializers.Serializer):
+    client_order_id = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class CancelResultOut(serializers.Serializer):
+    canceled = OrderAckOut(many=True)
+    failed = CancelFailureOut(many=True)
+
+
+class BalanceOut(serializers.Serializer):
+    asset = serializers.CharField()
+    free = MoneyField()
+    locked = MoneyField()
+    total = MoneyField()
+
+
+class BalancesOut(serializers.Serializer):
+    account_id = serializers.UUIDField()
+    venue = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    balances = BalanceOut(many=True)
+
+
+class AccountOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    venue = serializers.CharField()
+    name = serializers.CharField()
+    is_default = serializers.BooleanField()
+    enabled = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    secret_key = serializers.CharField(help_text="Live accounts: the credentials secret's name.")
+
+
+class AccountDetailOut(serializers.Serializer):
+    account = AccountOut()
+    balances = BalancesOut()
+
+
+class TickerOut(serializers.Serializer):
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    bid = MoneyField()
+    ask = MoneyField()
+    last = MoneyField()
+    bid_amount = MoneyField()
+    ask_amount = MoneyField()
+    high = MoneyField()
+    low = MoneyField()
+    base_volume = MoneyField()
+    quote_volume = MoneyField()
+
+
+class LevelOut(serializers.Serializer):
+    price = MoneyField()
+    amount = MoneyField()
+
+
+class OrderBookOut(serializers.Serializer):
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    sequence = serializers.IntegerField(allow_null=True)
+    bids = LevelOut(many=True)
+    asks = LevelOut(many=True)
+
+
+class RateLimitOut(serializers.Serializer):
+    bucket = serializers.CharField()
+    scope = serializers.CharField()
+    unit = serializers.CharField()
+    limit = serializers.FloatField()
+    period_seconds = serializers.FloatField()
+    in_use = serializers.FloatField()
+
+
+class VenueStatusOut(serializers.Serializer):
+    venue = serializers.CharField()
+    enabled = serializers.BooleanField()
+    state = serializers.CharField()
+    breaker = serializers.CharField()
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    last_error_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
+    latency_ewma_ms = serializers.FloatField(allow_null=True)
+    active_host = serializers.CharField(allow_null=True)
+    websocket = serializers.CharField(allow_null=True)
+    limiter_backend = serializers.CharField()
+    rate_limits = RateLimitOut(many=True)
+
+
+class HealthOut(serializers.Serializer):
+    venues = VenueStatusOut(many=True)

@@ -1,0 +1,49 @@
+"""Routes under ``/api/v1/exchange/`` (mounted by the composition root).
+
+The fixed names (``health``, ``accounts``, ``paper/accounts``, ``live/accounts``) come before
+the per-venue routes; symbols use the URL form ``BTC-USDT`` (``dsta.kernel.market``).
+"""
+
+from django.urls import path
+
+from domains.exchange.http.views import (
+    AccountDefaultView,
+    AccountListView,
+    AccountView,
+    BalanceView,
+    BatchCancelView,
+    CancelView,
+    HealthView,
+    LiveAccountCreateView,
+    OrderBookView,
+    OrderDetailView,
+    OrderPlaceView,
+    PaperAccountCreateView,
+    TickerView,
+    VenueStatusView,
+)
+
+urlpatterns = [
+    path("health", HealthView.as_view(), name="exchange-health"),
+    path("accounts", AccountListView.as_view(), name="exchange-accounts"),
+    path(
+        "accounts/<str:account_id>/default",
+        AccountDefaultView.as_view(),
+        name="exchange-account-default",
+    ),
+    path("paper/accounts", PaperAccountCreateView.as_view(), name="exchange-paper-accounts"),
+    path("live/accounts", LiveAccountCreateView.as_view(), name="exchange-live-accounts"),
+    path("<str:venue>/order", OrderPlaceView.as_view(), name="exchange-order"),
+    path(
+        "<str:venue>/order/<str:client_order_id>",
+        OrderDetailView.as_view(),
+        name="exchange-order-detail",
+    ),
+    path("<str:venue>/cancel", CancelView.as_view(), name="exchange-cancel"),
+    path("<str:venue>/batch-cancel", BatchCancelView.as_view(), name="exchange-batch-cancel"),
+    path("<str:venue>/balance", BalanceView.as_view(), name="exchange-balance"),
+    path("<str:venue>/account", AccountView.as_view(), name="exchange-account"),
+    path("<str:venue>/ticker/<str:symbol>", TickerView.as_view(), name="exchange-ticker"),
+    path("<str:venue>/orderbook/<str:symbol>", OrderBookView.as_view(), name="exchange-orderbook"),
+    path("<str:venue>/status", VenueStatusView.as_view(), name="exchange-status"),
+]
