@@ -290,6 +290,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
+    # 3.1 is JSON Schema proper: pydantic DTOs (optional fields are "type: null") validate.
+    "OAS_VERSION": "3.1.0",
     "TITLE": "DSTA API",
     "DESCRIPTION": "Dr. Strange Trading Analysis: market data, backtests, trading, ML.",
     "VERSION": "1.0.0",

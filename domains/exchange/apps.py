@@ -7,9 +7,39 @@ class ExchangeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the in-process exchange gateway with the rpc registry."""
+        """Register the in-process exchange gateway with the rpc registry, and the handlers
+        that feed the websocket streams."""
         from domains.exchange.api import ExchangeApi
+        from domains.exchange.events import (
+            OrderBookUpdated,
+            OrderFilled,
+            OrderUpdated,
+            TickerUpdated,
+        )
+        from domains.exchange.handlers import (
+            STREAM_BOOKS_SUBSCRIBER,
+            STREAM_FILLS_SUBSCRIBER,
+            STREAM_ORDERS_SUBSCRIBER,
+            STREAM_TICKERS_SUBSCRIBER,
+            on_order_book_updated_push_to_stream,
+            on_order_filled_push_to_stream,
+            on_order_updated_push_to_stream,
+            on_ticker_updated_push_to_stream,
+        )
         from domains.exchange.services.gateway import ExchangeGateway
         from dsta.kernel import rpc
+        from dsta.kernel.bus import subscribe
 
         rpc.register(ExchangeApi, ExchangeGateway())
+        subscribe(
+            OrderUpdated, on_order_updated_push_to_stream, subscriber=STREAM_ORDERS_SUBSCRIBER
+        )
+        subscribe(OrderFilled, on_order_filled_push_to_stream, subscriber=STREAM_FILLS_SUBSCRIBER)
+        subscribe(
+            TickerUpdated, on_ticker_updated_push_to_stream, subscriber=STREAM_TICKERS_SUBSCRIBER
+        )
+        subscribe(
+            OrderBookUpdated,
+            on_order_book_updated_push_to_stream,
+            subscriber=STREAM_BOOKS_SUBSCRIBER,
+        )
