@@ -1,6 +1,7 @@
-"""Paper exchange throughput: orders/s and book updates/s, each beside a baseline.
+"""Paper exchange throughput and rate-limiter decisions/s, each beside a baseline.
 
-Run: ``.venv/bin/python bench/exchange.py [--orders 20000] [--books 5000] [--rounds 3]``
+Run: ``.venv/bin/python bench/exchange.py [--orders 20000] [--books 5000] [--decisions 20000]
+[--rounds 3] [--redis redis://127.0.0.1:6379/0]``
 
 The matching engine is measured in memory (no database), on BTC/USDT with Binance's rules,
 a 20-level book a side and one account. Each figure is the best of ``--rounds`` rounds,
@@ -15,10 +16,18 @@ baseline and engine alternating. What is measured:
 2. Book updates/s: ``PaperEngine.set_book`` of a fresh 20-level snapshot with 50 resting orders
    on the book that the update does not cross (so every update installs the book, checks stops
    and scans the resting orders). Baseline: a dict update of the same 40 price levels.
+3. Rate-limiter decisions/s against Redis: ``RedisLimiter.acquire`` (the GCRA Lua script, one
+   round trip) charging one bucket (a venue's weight) and two (weight + the credential's order
+   count, as a new Binance order does), on buckets large enough that every request is admitted
+   (a refusal costs the same round trip). Baseline: a bare Redis ``INCR`` round trip on the same
+   connection. Beside them the in-process ``LocalLimiter`` (the fallback), baseline a dict
+   read-and-write under a lock. Skipped with a note when Redis is not reachable.
 """
 
 import argparse
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -45,6 +54,12 @@ from domains.exchange.services.paper.state import (  # noqa: E402
     AssetBalance,
     PaperAccountState,
     PaperConfig,
+)
+from domains.exchange.services.resilience.ratelimit import (  # noqa: E402
+    Bucket,
+    Charge,
+    LocalLimiter,
+    RedisLimiter,
 )
 
 MARKET = MarketInfo(
@@ -189,6 +204,67 @@ def bench_books_baseline(n: int) -> float:
     return n / _timed(loop)
 
 
+# Big enough that nothing is refused during a run: we time decisions, not waiting.
+WEIGHT = Bucket("bench:binance:request_weight", limit=1e12, period=60)
+ORDERS = Bucket("bench:binance:cred:1:orders", limit=1e12, period=10)
+
+
+def bench_redis_limiter(client: object, n: int, charges: list[Charge]) -> float:
+    limiter = RedisLimiter(client, namespace=f"bench-{uuid4().hex}")  # type: ignore[arg-type]
+    limiter.acquire(charges)  # load the script once, outside the timing
+    return n / _timed(lambda: [limiter.acquire(charges) for _ in range(n)])
+
+
+def bench_redis_incr(client: object, n: int) -> float:
+    key = f"bench-{uuid4().hex}:counter"
+    incr = client.incr  # type: ignore[attr-defined]
+    elapsed = _timed(lambda: [incr(key) for _ in range(n)])
+    client.delete(key)  # type: ignore[attr-defined]
+    return n / elapsed
+
+
+def bench_local_limiter(n: int) -> float:
+    limiter = LocalLimiter()
+    charges = [Charge(WEIGHT, 1.0)]
+    return n / _timed(lambda: [limiter.acquire(charges) for _ in range(n)])
+
+
+def bench_local_baseline(n: int) -> float:
+    state: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def loop() -> None:
+        for _ in range(n):
+            with lock:
+                state["k"] = max(state.get("k", 0.0), time.time()) + 0.001
+
+    return n / _timed(loop)
+
+
+def redis_client(url: str) -> object | None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+    except Exception as error:  # a missing server is a note, not a crash
+        print(f"(Redis at {url} not reachable: {type(error).__name__}; limiter rows skipped)")
+        return None
+    return client
+
+
+def paired(
+    rounds: int, measure: Callable[[], float], baseline: Callable[[], float]
+) -> tuple[float, float]:
+    """Best of ``rounds`` for each, the two alternating so that load from elsewhere on the
+    machine falls on both alike."""
+    measured, based = [], []
+    for _ in range(rounds):
+        based.append(baseline())
+        measured.append(measure())
+    return max(measured), max(based)
+
+
 def best_of(rounds: int, measure: Callable[[], float]) -> float:
     return max(measure() for _ in range(rounds))
 
@@ -197,7 +273,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=20_000, help="Orders per round.")
     parser.add_argument("--books", type=int, default=5_000, help="Book updates per round.")
+    parser.add_argument("--decisions", type=int, default=20_000, help="Limiter decisions.")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds per measure (best kept).")
+    parser.add_argument(
+        "--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    )
     args = parser.parse_args()
 
     rows = []
@@ -207,10 +287,34 @@ def main() -> None:
     books = best_of(args.rounds, lambda: bench_books(args.books))
     books_base = best_of(args.rounds, lambda: bench_books_baseline(args.books))
     rows.append(("paper book updates/s (engine)", books, "dict.update of 40 levels", books_base))
+    client = redis_client(args.redis)
+    if client is not None:
+        n = args.decisions
+        rounds = max(args.rounds, 5)  # a shared machine: more rounds, alternating
+        one, incr_one = paired(
+            rounds,
+            lambda: bench_redis_limiter(client, n, [Charge(WEIGHT, 5.0)]),
+            lambda: bench_redis_incr(client, n),
+        )
+        two, incr_two = paired(
+            rounds,
+            lambda: bench_redis_limiter(client, n, [Charge(WEIGHT, 1.0), Charge(ORDERS, 1.0)]),
+            lambda: bench_redis_incr(client, n),
+        )
+        rows.append(("redis limiter decisions/s, 1 bucket", one, "redis INCR round trip", incr_one))
+        rows.append(
+            ("redis limiter decisions/s, 2 buckets", two, "redis INCR round trip", incr_two)
+        )
+    local, local_base = paired(
+        args.rounds,
+        lambda: bench_local_limiter(args.decisions),
+        lambda: bench_local_baseline(args.decisions),
+    )
+    rows.append(("local limiter decisions/s", local, "dict write under a lock", local_base))
 
-    print(f"{'measure':32} {'per second':>12}   {'baseline':26} {'per second':>12}   ratio")
+    print(f"{'measure':38} {'per second':>12}   {'baseline':26} {'per second':>12}   ratio")
     for name, value, base_name, base in rows:
-        print(f"{name:32} {value:12,.0f}   {base_name:26} {base:12,.0f}   {value / base:6.3f}")
+        print(f"{name:38} {value:12,.0f}   {base_name:26} {base:12,.0f}   {value / base:6.3f}")
 
 
 if __name__ == "__main__":

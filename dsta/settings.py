@@ -330,6 +330,36 @@ STATIC_URL = "static/"
 # The container image collects static files outside VAR_DIR, so a volume on VAR_DIR never
 # hides (or keeps stale copies of) the assets of a newer image.
 STATIC_ROOT = Path(env.str("DSTA_STATIC_ROOT", default=str(VAR_DIR / "static")))
+
+# --- files: backtest reports (storages["reports"]) ------------------------------------------------
+# A local folder under var/ by default; S3 or MinIO (django-storages) when a bucket is named.
+DSTA_REPORTS_DIR = Path(env.str("DSTA_REPORTS_DIR", default=str(VAR_DIR / "reports")))
+DSTA_REPORTS_S3_BUCKET = env.str("DSTA_REPORTS_S3_BUCKET", default="")
+_REPORTS_STORAGE: dict[str, object] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DSTA_REPORTS_S3_BUCKET,
+            "endpoint_url": env.str("DSTA_REPORTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DSTA_REPORTS_S3_REGION", default="") or None,
+            "access_key": env.str("DSTA_REPORTS_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("DSTA_REPORTS_S3_SECRET_KEY", default="") or None,
+            "location": env.str("DSTA_REPORTS_S3_PREFIX", default="reports"),
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
+    if DSTA_REPORTS_S3_BUCKET
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DSTA_REPORTS_DIR)},
+    }
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "reports": _REPORTS_STORAGE,
+}
 LOGIN_URL = "/admin/login/"
 
 # --- observability -------------------------------------------------------------------------------

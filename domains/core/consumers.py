@@ -31,8 +31,9 @@ class ConfigWatchConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         """Accept signed-in users and join the watch group; close with 4401 otherwise."""
         user = self.scope.get("user")
-        # Accept before closing so the client sees the close code instead of a bare refusal.
-        await self.accept()
+        # Accept before closing so the client sees the close code instead of a bare refusal;
+        # echo the token subprotocol a browser offered, or strict clients drop the socket.
+        await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -84,7 +85,7 @@ class NotificationStreamConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         """Accept signed-in users into their own group; close with 4401 otherwise."""
         user = self.scope.get("user")
-        await self.accept()
+        await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return

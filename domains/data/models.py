@@ -10,6 +10,7 @@ Prices and volumes are double precision: they are measurements, analysed in floa
 arrays (amounts sent to a venue are Decimal, elsewhere).
 """
 
+import uuid
 from typing import ClassVar
 
 from django.db import models
@@ -175,3 +176,257 @@ class IngestionJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mode} {self.series} ({self.job_id})"
+
+
+# --- backtesting ---------------------------------------------------------------------------------
+# Runs, their stored results and trades, reports, and the robustness studies (optimisation,
+# walk-forward, Monte Carlo). Each row names its owner by user id (no foreign key into core) and
+# the kernel job that computes it by id (no foreign key into the jobs app either).
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BacktestRun(models.Model):
+    """One backtest: what was asked, its manifest (how to reproduce it), metrics and bias checks.
+
+    ``series`` is the list of series keys (one per symbol, same timeframe); ``start_ms`` /
+    ``end_ms`` the range asked for (None: the whole stored range). The manifest records the
+    range actually used, the candles' sha256, the strategy's code hash, the engine version and
+    config, so ``rerun`` can repeat it exactly. Failed runs keep ``error`` ({code, message,
+    details}).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    job_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    strategy = models.CharField(max_length=100)
+    params = models.JSONField(default=dict)
+    series = models.JSONField(help_text="list of {venue, market_type, symbol, price_type, timeframe}")
+    start_ms = models.BigIntegerField(null=True, blank=True)
+    end_ms = models.BigIntegerField(null=True, blank=True)
+    config = models.JSONField(default=dict, help_text="engine config (EngineConfig.to_dict)")
+    style = models.CharField(max_length=16, default="auto")
+    allow_gaps = models.BooleanField(default=False)
+    bias_checks = models.BooleanField(default=True)
+    seed = models.BigIntegerField(default=0)
+    manifest = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    bias = models.JSONField(default=dict, blank=True, help_text="lookahead and warm-up checks")
+    error = models.JSONField(null=True, blank=True)
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    reproduction = models.JSONField(
+        null=True, blank=True, help_text="a rerun's comparison with the original run"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes: ClassVar = [models.Index(fields=["owner_id", "created_at"])]
+
+    def __str__(self) -> str:
+        symbols = ",".join(str(s.get("symbol")) for s in self.series or [])
+        return f"{self.strategy} {symbols} ({self.id})"
+
+
+class BacktestResult(models.Model):
+    """The per-bar arrays of a finished run, as one compressed ``.npz`` blob.
+
+    Members: ``timestamps`` (int64 ms), ``equity``, ``cash`` (float64), ``positions`` and
+    ``close`` (bars x symbols), ``fills`` and ``orders`` (structured arrays, see
+    dsta.quant.engine.result). Reads go through numpy, never per-bar rows.
+    """
+
+    run = models.OneToOneField(BacktestRun, on_delete=models.CASCADE, related_name="result")
+    arrays = models.BinaryField()
+    bars = models.BigIntegerField()
+    symbols = models.JSONField()
+    equity_sha256 = models.CharField(max_length=64)
+    candles_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"result of {self.run_id}"
+
+
+class BacktestTrade(models.Model):
+    """One round-trip trade of a run (see dsta.quant.engine.result for the conventions)."""
+
+    run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="trades")
+    number = models.IntegerField(help_text="0-based, in the order the engine reports them")
+    symbol = models.CharField(max_length=100)
+    direction = models.SmallIntegerField(help_text="1 long, -1 short")
+    entry_bar = models.BigIntegerField()
+    exit_bar = models.BigIntegerField()
+    entry_time_ms = models.BigIntegerField()
+    exit_time_ms = models.BigIntegerField()
+    size = models.FloatField()
+    entry_price = models.FloatField()
+    exit_price = models.FloatField()
+    fees = models.FloatField()
+    pnl = models.FloatField()
+    return_pct = models.FloatField(help_text="pnl / entry value (a fraction)")
+    is_open = models.BooleanField(default=False)
+    exit_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ("run", "number")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["run", "number"], name="data_bt_trade_run_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"trade {self.number} of {self.run_id}"
+
+
+class ReportFormat(models.TextChoices):
+    HTML = "html"
+    PDF = "pdf"
+
+
+class Report(models.Model):
+    """A rendered report of a run, stored through the ``reports`` storage (local or S3)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="reports")
+    format = models.CharField(max_length=8, choices=ReportFormat.choices)
+    job_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    file_name = models.CharField(max_length=500, blank=True, help_text="name in the storage")
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.format} report of {self.run_id}"
+
+
+class Optimization(models.Model):
+    """A parameter search (grid, random or Bayesian) fanned out as chunks over the workers.
+
+    ``results`` holds the best ``top`` evaluations; ``robustness`` the deflated Sharpe ratio of
+    the best configuration and the probability of backtest overfitting over all of them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    job_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    request = models.JSONField(help_text="the validated request (strategy, space, series...)")
+    method = models.CharField(max_length=16)
+    metric = models.CharField(max_length=32)
+    combinations = models.IntegerField(default=0)
+    evaluated = models.IntegerField(default=0)
+    candles_sha256 = models.CharField(max_length=64, blank=True)
+    best_params = models.JSONField(null=True, blank=True)
+    best_metrics = models.JSONField(null=True, blank=True)
+    results = models.JSONField(default=list, blank=True)
+    robustness = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.method} search of {self.request.get('strategy')} ({self.id})"
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OptimizationChunk(models.Model):
+    """A slice of an optimisation's parameter combinations, evaluated by whichever worker
+    claims it first (a chunk message, or the parent job itself when it is idle)."""
+
+    optimization = models.ForeignKey(Optimization, on_delete=models.CASCADE, related_name="chunks")
+    number = models.IntegerField()
+    round = models.IntegerField(default=0, help_text="Bayesian search: the proposal round")
+    combos = models.JSONField(help_text="list of parameter dicts")
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    done = models.IntegerField(default=0)
+    evaluations = models.JSONField(default=list, blank=True, help_text="[{params, metrics}]")
+    returns = models.BinaryField(null=True, blank=True, help_text="npz: period returns per combo")
+    error = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("optimization", "number")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["optimization", "number"], name="data_opt_chunk_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.number} of {self.optimization_id}"
+
+
+class WalkForward(models.Model):
+    """Rolling in-sample optimisation / out-of-sample test, with the stitched OOS equity."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    job_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    request = models.JSONField()
+    windows = models.JSONField(default=list, blank=True)
+    oos_metrics = models.JSONField(default=dict, blank=True)
+    oos_equity = models.BinaryField(null=True, blank=True, help_text="npz: timestamps, equity")
+    candles_sha256 = models.CharField(max_length=64, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"walk-forward of {self.request.get('strategy')} ({self.id})"
+
+
+class MonteCarlo(models.Model):
+    """A Monte Carlo study of one run: trade reshuffle / bootstrap or a bootstrap of returns."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    job_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="monte_carlos")
+    method = models.CharField(max_length=32)
+    n_sims = models.IntegerField()
+    seed = models.BigIntegerField(default=0)
+    ruin_level = models.FloatField(default=0.5)
+    block = models.IntegerField(default=1)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.method} Monte Carlo of {self.run_id}"

@@ -69,7 +69,10 @@ class ExchangeStreamConsumer(AsyncJsonWebsocketConsumer):
     # --- client commands ------------------------------------------------------------------------
 
     async def _command(self, content: Any) -> None:
-        if not isinstance(content, dict) or content.get("action") not in ("subscribe", "unsubscribe"):
+        if not isinstance(content, dict) or content.get("action") not in (
+            "subscribe",
+            "unsubscribe",
+        ):
             raise InvalidInput(
                 'send {"action": "subscribe" | "unsubscribe", "symbols": [...]}',
                 details={"allowed_actions": ["subscribe", "unsubscribe"]},
@@ -77,7 +80,8 @@ class ExchangeStreamConsumer(AsyncJsonWebsocketConsumer):
         symbols_in = content.get("symbols")
         if not isinstance(symbols_in, list) or not symbols_in or len(symbols_in) > MAX_SYMBOLS:
             raise InvalidInput(
-                f"symbols must be a list of 1 to {MAX_SYMBOLS} symbols", details={"field": "symbols"}
+                f"symbols must be a list of 1 to {MAX_SYMBOLS} symbols",
+                details={"field": "symbols"},
             )
         symbols = [symbol_from_url(str(symbol)) for symbol in symbols_in]
         if content["action"] == "unsubscribe":

@@ -89,7 +89,7 @@ def max_drawdown_duration(
         j = int(np.argmax(gaps))
         bars, start, end, recovered = int(gaps[j]), int(peaks[j]) - 1, int(peaks[j + 1]) - 1, True
     else:
-        bars, start, end, recovered = int(tail), int(peaks[-1]) - 1, curve.size - 1, tail == 0
+        bars, start, end, recovered = int(tail), int(peaks[-1]) - 1, curve.size - 1, bool(tail == 0)
     ms: int | None = None
     if timestamps is not None:
         stamps = np.asarray(timestamps, dtype=np.int64)

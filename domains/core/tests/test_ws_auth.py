@@ -59,6 +59,21 @@ def test_a_subprotocol_carries_a_token() -> None:
     assert outcome(PATH, subprotocols=[f"dsta.bearer.{token}"]) == "open"
 
 
+@pytest.mark.parametrize("path", [PATH, "/api/v1/notifications/stream"])
+def test_the_accepted_socket_echoes_the_credential_subprotocol(path: str) -> None:
+    """Browsers drop a socket whose handshake does not pick one of the offered subprotocols."""
+    offered = f"dsta.bearer.{tokens_for(make_user()).access}"
+
+    async def scenario() -> str | None:
+        communicator = WebsocketCommunicator(application, path, subprotocols=[offered])
+        connected, chosen = await communicator.connect()
+        assert connected
+        await communicator.disconnect()
+        return chosen
+
+    assert async_to_sync(scenario)() == offered
+
+
 def test_no_credential_and_no_session_is_refused() -> None:
     assert outcome(PATH) == "closed 4401"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from domains.exchange.adapters.ccxt_gateway import VenueCredentials
 from domains.exchange.api import AuthFailed
 from dsta.kernel.errors import DstaError
-from dsta.kernel.rpc import ServiceNotRegistered
+from dsta.kernel.rpc import RemoteUnavailable, ServiceNotRegistered
 
 CALLER = "exchange"
 DEFAULT_TTL = 60.0
@@ -26,8 +26,11 @@ def _reveal_through_core(owner_id: int, key: str) -> VenueCredentials:
         raise AuthFailed("credentials store not available", details={"secret_key": key}) from None
     try:
         secret = secrets_api().reveal(owner_id=owner_id, key=key, caller=CALLER)
-    except ServiceNotRegistered:
-        raise AuthFailed("credentials store not available", details={"secret_key": key}) from None
+    except (ServiceNotRegistered, RemoteUnavailable) as error:
+        # No secrets service in this process, or the core service cannot be reached.
+        raise AuthFailed(
+            "credentials store not available", details={"secret_key": key, "reason": error.code}
+        ) from None
     except DstaError as error:
         raise AuthFailed(
             f"credentials {key!r} cannot be read: {error.message}",

@@ -91,7 +91,9 @@ def push_order_filled(event: OrderFilled) -> None:
         "liquidity",
         "filled_at",
     )
-    _send(user_group(account.owner_id), {"type": "exchange.fill", "venue": event.venue, "fill": fill})
+    _send(
+        user_group(account.owner_id), {"type": "exchange.fill", "venue": event.venue, "fill": fill}
+    )
 
 
 def push_ticker(event: TickerUpdated) -> None:

@@ -155,7 +155,7 @@ class EngineConfig:
     slippage: Slippage = field(default_factory=Slippage)
     sizing: Sizing = field(default_factory=Sizing)
     stops: Stops = field(default_factory=Stops)
-    fill_timing: FillTiming = FillTiming.NEXT_OPEN
+    fill_timing: FillTiming | str = FillTiming.NEXT_OPEN  # a FillTiming or its value
     # Gross exposure (sum of |position value|) may not exceed max_leverage * equity after an
     # order that increases exposure; larger orders are cut down (counted in the manifest).
     max_leverage: float = 1.0
@@ -209,7 +209,7 @@ class EngineConfig:
             np.nan if self.stops.take_profit is None else self.stops.take_profit
         )
         cfg[layout.CFG_TRAILING] = np.nan if self.stops.trailing is None else self.stops.trailing
-        cfg[layout.CFG_SAME_CLOSE] = float(self.fill_timing is FillTiming.SAME_CLOSE)
+        cfg[layout.CFG_SAME_CLOSE] = float(self.fill_timing == FillTiming.SAME_CLOSE)
         cfg[layout.CFG_ALLOW_SHORT] = float(self.allow_short)
         cfg[layout.CFG_INITIAL_CASH] = self.initial_cash
         cfg[layout.CFG_VOL_TARGET] = (
@@ -220,7 +220,7 @@ class EngineConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (what the manifest records)."""
         data = asdict(self)
-        data["fill_timing"] = self.fill_timing.value
+        data["fill_timing"] = FillTiming(self.fill_timing).value
         return data
 
     @classmethod

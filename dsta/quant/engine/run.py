@@ -165,8 +165,8 @@ def run_backtest(
         "engine": "dsta.quant",
         "engine_version": ENGINE_VERSION,
         "style": chosen,
-        "fill_timing": config.fill_timing.value,
-        "same_bar_close": config.fill_timing is FillTiming.SAME_CLOSE,
+        "fill_timing": FillTiming(config.fill_timing).value,
+        "same_bar_close": config.fill_timing == FillTiming.SAME_CLOSE,
         "sizing_units": "fractional (no lot size, no minimum order)",
         "config": config.to_dict(),
         "strategy": {

@@ -15,8 +15,10 @@ def signal_strategy(**arrays: Any) -> type[Strategy]:
         name = "preset_signals"
 
         def signals(self, bars: Bars, params: Mapping[str, Any]) -> Signals:
-            cut = {
-                key: np.asarray(value)[: len(bars)] if isinstance(value, list | np.ndarray) else value
+            cut: dict[str, Any] = {
+                key: np.asarray(value)[: len(bars)]
+                if isinstance(value, list | np.ndarray)
+                else value
                 for key, value in arrays.items()
             }
             return Signals(**cut)

@@ -4,7 +4,7 @@ comments, with fees included (0.1 % taker, and 0.05 % maker where it matters).""
 import numpy as np
 import pytest
 
-from dsta.quant import EngineConfig, Fees, Sizing, Slippage, Stops, run_backtest
+from dsta.quant import Bars, EngineConfig, Fees, Sizing, Slippage, Stops, run_backtest
 from dsta.quant.tests.candles import make_bars
 from dsta.quant.tests.scripted import event_strategy, flags, signal_strategy
 
@@ -24,7 +24,9 @@ def test_long_round_trip_all_in_with_fees() -> None:
     # Decided at bar 3's close, sold at bar 4's open (108), fee 0.1 % of the proceeds:
     final_cash = units * 108 * 0.999
     np.testing.assert_allclose(
-        result.equity, [10_000, 10_000, units * 109, units * 107, final_cash, final_cash], rtol=1e-13
+        result.equity,
+        [10_000, 10_000, units * 109, units * 107, final_cash, final_cash],
+        rtol=1e-13,
     )
     np.testing.assert_allclose(result.positions[:, 0], [0, 0, units, units, 0, 0], rtol=1e-13)
     assert list(result.fills["bar"]) == [2, 4]
@@ -32,7 +34,8 @@ def test_long_round_trip_all_in_with_fees() -> None:
     np.testing.assert_allclose(result.fills["fee"], [units * 104 * TAKER, units * 108 * TAKER])
     (trade,) = result.trades_records()
     assert (trade["entry_bar"], trade["exit_bar"], trade["direction"]) == (2, 4, 1)
-    assert trade["entry_price"] == 104.0 and trade["exit_price"] == 108.0
+    assert trade["entry_price"] == 104.0
+    assert trade["exit_price"] == 108.0
     fees = units * (104 + 108) * TAKER
     assert trade["fees"] == pytest.approx(fees, rel=1e-12)
     assert trade["pnl"] == pytest.approx(units * (108 - 104) - fees, rel=1e-12)
@@ -69,10 +72,13 @@ def test_fixed_size_short_round_trip() -> None:
     assert result.equity[2] == pytest.approx(11_038.96 - 10 * 109)  # short marked at the close
     assert result.equity[-1] == pytest.approx(10_000 - 40 - 2.12)
     (trade,) = result.trades_records()
-    assert trade["direction"] == -1 and trade["pnl"] == pytest.approx(-42.12)
+    assert trade["direction"] == -1
+    assert trade["pnl"] == pytest.approx(-42.12)
 
 
-def _flat_bars(low: list[float], high: list[float] | None = None, open_: list[float] | None = None) -> object:
+def _flat_bars(
+    low: list[float], high: list[float] | None = None, open_: list[float] | None = None
+) -> Bars:
     n = len(low)
     o = open_ or [100.0] * n
     return make_bars(o, high=high or [max(101.0, x) for x in o], low=low, close=[100.0] * n)
@@ -112,7 +118,9 @@ def test_take_profit_is_a_maker_fill_at_its_level() -> None:
 def test_trailing_stop_follows_the_best_high_of_earlier_bars() -> None:
     # Entry at bar 1's open (100). Bar 1: level 98, low 99 holds; its high 105 raises the
     # best price after the check. Bar 2: level 105 * 0.98 = 102.9; low 102 reaches it.
-    bars = _flat_bars([99, 99, 102, 99, 99], high=[101, 105, 104, 101, 101], open_=[100, 100, 104, 100, 100])
+    bars = _flat_bars(
+        [99, 99, 102, 99, 99], high=[101, 105, 104, 101, 101], open_=[100, 100, 104, 100, 100]
+    )
 
     result = run_backtest(
         signal_strategy(entries=flags(5, 0)), bars, config=EngineConfig(stops=Stops(trailing=0.02))
@@ -143,13 +151,14 @@ def test_limit_and_stop_orders_from_on_bar() -> None:
     ids: dict[str, int] = {}
     strategy = event_strategy(
         {
-            # Limit buy 98 placed at bar 0's close: bar 1 (low 99) misses, bar 2 (low 97.5) fills at 98.
+            # Limit buy 98 placed at bar 0's close: bar 1 (low 99) misses,
+            # bar 2 (low 97.5) fills at 98.
             0: lambda ctx: ids.setdefault("limit", ctx.buy(limit=98.0, valid_bars=3)),
             # Limit buy 98 again: bar 3 opens at 97, below it: filled at the open, 97.
             2: lambda ctx: ids.setdefault("gap", ctx.buy(limit=98.0)),
             # A limit that is never reached, valid one bar: expires.
             3: lambda ctx: ids.setdefault("expired", ctx.buy(limit=90.0, valid_bars=1)),
-            # Stop sell 2 units at 102 would need a rise; stop buy 1 at 102: bar 5's high 103 fills it.
+            # Stop buy 1 at 102: bar 5's high 103 reaches it, filled at 102.
             4: lambda ctx: ids.setdefault("stop", ctx.buy(stop=102.0)),
         }
     )
@@ -174,12 +183,20 @@ def test_fixed_and_volume_slippage() -> None:
     bars = make_bars(OPEN, close=CLOSE, volume=[1_000.0] * 6)
     strategy = signal_strategy(entries=flags(6, 1), exits=flags(6, 3))
 
-    fixed = run_backtest(strategy, bars, config=EngineConfig(sizing=Sizing("fixed", 10.0), slippage=Slippage("fixed", bps=10)))
+    fixed = run_backtest(
+        strategy,
+        bars,
+        config=EngineConfig(sizing=Sizing("fixed", 10.0), slippage=Slippage("fixed", bps=10)),
+    )
     assert list(fixed.fills["price"]) == pytest.approx([104 * 1.001, 108 * 0.999])
 
     # sqrt(10 / 1000) = 0.1 of 100 bps = 10 bps, plus 5 bps base.
     volume = run_backtest(
-        strategy, bars, config=EngineConfig(sizing=Sizing("fixed", 10.0), slippage=Slippage("volume", bps=5, impact_bps=100))
+        strategy,
+        bars,
+        config=EngineConfig(
+            sizing=Sizing("fixed", 10.0), slippage=Slippage("volume", bps=5, impact_bps=100)
+        ),
     )
     assert list(volume.fills["price"]) == pytest.approx([104 * 1.0015, 108 * 0.9985])
 
@@ -196,13 +213,13 @@ def test_orders_beyond_the_leverage_limit_are_cut_down() -> None:
 
 
 def test_two_symbols_share_one_cash_account() -> None:
-    from dsta.quant import Bars
-
     stamps = np.arange(4, dtype=np.int64) * 60_000
     a = np.array([100.0, 102.0, 104.0, 103.0])
     b = np.array([10.0, 11.0, 9.0, 12.0])
-    prices = [np.column_stack([a, b])] * 4
-    bars = Bars.from_arrays(stamps, *prices, volume=None, symbols=("A", "B"), timeframe="1m")
+    prices = np.column_stack([a, b])
+    bars = Bars.from_arrays(
+        stamps, prices, prices, prices, prices, symbols=("A", "B"), timeframe="1m"
+    )
 
     result = run_backtest("buy_and_hold", bars)
 
@@ -227,7 +244,9 @@ def test_close_at_end_liquidates_and_leaves_only_closed_trades() -> None:
 
     assert bool(open_end.trades["is_open"][0]) is True
     units = 10_000 / (101 * 1.001)
-    assert open_end.trades_records()[0]["pnl"] == pytest.approx(units * (104 - 101) - units * 101 * TAKER)
+    assert open_end.trades_records()[0]["pnl"] == pytest.approx(
+        units * (104 - 101) - units * 101 * TAKER
+    )
     assert not closed_end.trades["is_open"].any()
     assert closed_end.trades_records()[0]["exit_reason"] == "end"
     assert closed_end.equity[-1] == pytest.approx(units * 104 * 0.999)

@@ -96,22 +96,34 @@ def test_rolling_moments_match_exact_two_pass_and_pandas(close: np.ndarray, n: i
 
 
 @pytest.mark.parametrize("n", [3, 14, 50])
-def test_recursive_indicators_match_pandas_ewm_with_talib_seeding(shared_data: Path, n: int) -> None:
+def test_recursive_indicators_match_pandas_ewm_with_talib_seeding(
+    shared_data: Path, n: int
+) -> None:
     rows = read_candles(shared_data, BTCUSDT_1M)
     high, low, close = rows[:, 2], rows[:, 3], rows[:, 4]
 
-    seeded = pd.Series(np.r_[close[:n].mean(), close[n:]]).ewm(alpha=2 / (n + 1), adjust=False).mean()
+    seeded = (
+        pd.Series(np.r_[close[:n].mean(), close[n:]]).ewm(alpha=2 / (n + 1), adjust=False).mean()
+    )
     np.testing.assert_allclose(ind.ema(close, n)[n - 1 :], seeded, rtol=1e-12)
 
     change = np.diff(close)
     gains, losses = np.maximum(change, 0), np.maximum(-change, 0)
     avg_gain = pd.Series(np.r_[gains[:n].mean(), gains[n:]]).ewm(alpha=1 / n, adjust=False).mean()
     avg_loss = pd.Series(np.r_[losses[:n].mean(), losses[n:]]).ewm(alpha=1 / n, adjust=False).mean()
-    np.testing.assert_allclose(ind.rsi(close, n)[n:], 100 * avg_gain / (avg_gain + avg_loss), rtol=1e-10)
+    np.testing.assert_allclose(
+        ind.rsi(close, n)[n:], 100 * avg_gain / (avg_gain + avg_loss), rtol=1e-10
+    )
 
     previous = close[:-1]
-    true_range = np.maximum.reduce([high[1:] - low[1:], abs(high[1:] - previous), abs(low[1:] - previous)])
-    atr = pd.Series(np.r_[true_range[:n].mean(), true_range[n:]]).ewm(alpha=1 / n, adjust=False).mean()
+    true_range = np.maximum.reduce(
+        [high[1:] - low[1:], abs(high[1:] - previous), abs(low[1:] - previous)]
+    )
+    atr = (
+        pd.Series(np.r_[true_range[:n].mean(), true_range[n:]])
+        .ewm(alpha=1 / n, adjust=False)
+        .mean()
+    )
     np.testing.assert_allclose(ind.atr(high, low, close, n)[n:], atr, rtol=1e-12)
     assert np.isnan(ind.atr(high, low, close, n)[:n]).all()
 

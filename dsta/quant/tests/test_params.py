@@ -6,12 +6,13 @@ from dsta.quant import (
     FloatParam,
     IntParam,
     InvalidParameters,
+    Param,
     get_strategy,
     param_grid,
     validate_params,
 )
 
-SPEC = {
+SPEC: dict[str, Param] = {
     "fast": IntParam(10, 2, 100),
     "k": FloatParam(2.0, 0.5, 5.0),
     "direction": ChoiceParam("long", ("long", "short", "both")),

@@ -6,18 +6,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsta.quant import EngineConfig, Sizing, Stops, get_strategy, run_backtest, strategy_names
+from dsta.quant import (
+    BacktestResult,
+    EngineConfig,
+    Sizing,
+    Stops,
+    get_strategy,
+    run_backtest,
+    strategy_names,
+)
 from dsta.quant.tests.candles import ETH_BTC_5M, load_bars, load_pair
 
 CONFIGS = {
     "default": EngineConfig(),
     "stops": EngineConfig(stops=Stops(stop_loss=0.01, take_profit=0.02, trailing=0.015)),
     "same_close_fixed": EngineConfig(fill_timing="same_close", sizing=Sizing("fixed", 20.0)),
-    "vol_target_no_short": EngineConfig(sizing=Sizing("vol_target", 0.5, 50), allow_short=False, max_leverage=2.0),
+    "vol_target_no_short": EngineConfig(
+        sizing=Sizing("vol_target", 0.5, 50), allow_short=False, max_leverage=2.0
+    ),
 }
 
 
-def _assert_same_run(a, b) -> None:  # type: ignore[no-untyped-def]
+def _assert_same_run(a: BacktestResult, b: BacktestResult) -> None:
     for field in ("bar", "symbol", "reason", "liquidity"):
         np.testing.assert_array_equal(a.fills[field], b.fills[field], err_msg=field)
     for field in ("size", "price", "fee"):
@@ -29,12 +39,18 @@ def _assert_same_run(a, b) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("config_name", sorted(CONFIGS))
 @pytest.mark.parametrize("name", strategy_names())
 def test_all_styles_agree_on_real_candles(shared_data: Path, name: str, config_name: str) -> None:
-    bars = load_pair(shared_data) if config_name == "stops" else load_bars(shared_data, ETH_BTC_5M, "ETH/BTC", "5m")
+    bars = (
+        load_pair(shared_data)
+        if config_name == "stops"
+        else load_bars(shared_data, ETH_BTC_5M, "ETH/BTC", "5m")
+    )
     strategy = get_strategy(name)
     params = {"direction": "both"} if "direction" in strategy.params else {}
     config = CONFIGS[config_name]
 
-    runs = {style: run_backtest(name, bars, params, config, style=style) for style in strategy.styles()}
+    runs = {
+        style: run_backtest(name, bars, params, config, style=style) for style in strategy.styles()
+    }
 
     assert set(runs) == {"vectorised", "event_jit", "event"}
     if name == "buy_and_hold" and config_name.startswith("vol_target"):

@@ -10,7 +10,9 @@ from dsta.quant import EngineConfig, Fees, run_backtest
 from dsta.quant.tests.candles import BTCUSDT_1M, ETH_BTC_5M, load_bars, read_candles
 
 
-def _reference_crossover(rows: np.ndarray, fast: int, slow: int, fee: float, cash: float) -> tuple[float, list[float]]:
+def _reference_crossover(
+    rows: np.ndarray, fast: int, slow: int, fee: float, cash: float
+) -> tuple[float, list[float]]:
     """SMA crossover written the plain way: pandas averages, a Python loop over bars, all-in at
     the next open, fee on traded value each side. Returns final equity and trade pnls."""
     close = pd.Series(rows[:, 4])
@@ -53,7 +55,9 @@ def test_first_trades_by_hand(shared_data: Path) -> None:
     rows = read_candles(shared_data, BTCUSDT_1M)
     bars = load_bars(shared_data, BTCUSDT_1M, "BTC/USDT", "1m")
 
-    result = run_backtest("sma_crossover", bars, {"fast": 5, "slow": 20}, EngineConfig(initial_cash=1_000.0))
+    result = run_backtest(
+        "sma_crossover", bars, {"fast": 5, "slow": 20}, EngineConfig(initial_cash=1_000.0)
+    )
 
     first, second = result.trades_records()[:2]
     units = 1_000.0 / (rows[first["entry_bar"], 1] * 1.001)
@@ -61,13 +65,16 @@ def test_first_trades_by_hand(shared_data: Path) -> None:
     assert first["size"] == pytest.approx(units, rel=1e-13)
     assert first["pnl"] == pytest.approx(cash - 1_000.0, rel=1e-10)
     units_2 = cash / (rows[second["entry_bar"], 1] * 1.001)
-    assert second["pnl"] == pytest.approx(units_2 * rows[second["exit_bar"], 1] * 0.999 - cash, rel=1e-10)
+    assert second["pnl"] == pytest.approx(
+        units_2 * rows[second["exit_bar"], 1] * 0.999 - cash, rel=1e-10
+    )
     # Every entry fill is the open right after a fast-above-slow cross at the previous close.
     fast = pd.Series(rows[:, 4]).rolling(5).mean().to_numpy()
     slow = pd.Series(rows[:, 4]).rolling(20).mean().to_numpy()
     for trade in result.trades_records():
         t = trade["entry_bar"] - 1
-        assert fast[t] > slow[t] and fast[t - 1] <= slow[t - 1]
+        assert fast[t] > slow[t]
+        assert fast[t - 1] <= slow[t - 1]
 
 
 def test_buy_and_hold_on_real_candles(shared_data: Path) -> None:

@@ -3,12 +3,15 @@
 
 from collections.abc import Callable
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from domains.exchange.models import PaperAccount
+from domains.exchange.tests.fake_venue import CONNECTION_REFUSED
 from domains.exchange.tests.http.conftest import error_of
 from domains.exchange.tests.resilience.conftest import API_KEY, API_SECRET, BinanceRig
 
@@ -254,7 +257,7 @@ def test_the_default_account_is_the_flagged_one_or_the_only_one(
     assert [(a["name"], a["is_default"]) for a in listed] == [("paper-1", False), ("paper-2", True)]
 
 
-# --- ownership and roles ----------------------------------------------------------------------------
+# --- ownership and roles --------------------------------------------------------------------------
 
 
 def test_another_users_account_is_not_found(
@@ -309,3 +312,32 @@ def test_reading_needs_a_user_and_trading_needs_the_trader_role(
     admin = client_for(make_user("admin"))
     open_paper(admin)
     assert admin.post("/api/v1/exchange/paper/order", LIMIT_BUY, format="json").status_code == 201
+
+
+# --- manage.py exchange_check -----------------------------------------------------------------
+
+
+def test_exchange_check_reports_a_reachable_venue(venue_rig: BinanceRig):
+    out = StringIO()
+    call_command("exchange_check", "binance", "--symbol", "BTC-USDT", stdout=out)
+    text = out.getvalue()
+    assert "binance: reachable, 8 markets" in text
+    assert "BTC/USDT: bid 60000.0 ask 60001.0" in text
+    assert "request_weight (venue): 2 of 6000 Binance request weight per 60s" in text
+
+
+def test_exchange_check_says_clearly_when_the_venue_is_unreachable(venue_rig: BinanceRig):
+    venue_rig.fake.fail_next(*[CONNECTION_REFUSED] * 4)
+    with pytest.raises(CommandError) as failed:
+        call_command("exchange_check", "binance")
+    assert failed.value.returncode == 1
+    assert str(failed.value).startswith("venue_unavailable: binance")
+    assert "check network access" in str(failed.value)
+    assert venue_rig.sim.weights == []  # nothing got through
+
+
+def test_exchange_check_refuses_an_unknown_symbol_with_its_own_exit_code(venue_rig: BinanceRig):
+    with pytest.raises(CommandError) as failed:
+        call_command("exchange_check", "binance", "--symbol", "NOPE/USDT")
+    assert failed.value.returncode == 2
+    assert str(failed.value).startswith("unknown_symbol")

@@ -208,6 +208,16 @@ def test_malformed_json_every_time_ends_as_venue_unavailable(binance: BinanceRig
         binance.live.ticker("BTC/USDT")
 
 
+def test_a_venue_switched_off_by_an_admin_sends_nothing(binance: BinanceRig):
+    binance.configure(enabled=False)
+    with pytest.raises(VenueUnavailable) as refused:
+        binance.live.ticker("BTC/USDT")
+    assert refused.value.details["disabled"] is True
+    assert binance.fake.requests == []
+    assert binance.runtime.venue("binance").breaker.state() is BreakerState.CLOSED
+    assert binance.runtime.venue("binance").status().state == "down"
+
+
 # --- the breaker --------------------------------------------------------------------------------
 
 
