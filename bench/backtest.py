@@ -6,7 +6,9 @@ One run, the same data and strategy for everyone: SMA(10) / SMA(50) crossover, l
 in, 0.1 % fee per side, decided at a bar's close and filled at the next bar's open, fractional
 sizes. The bars are a geometric random walk of 1-minute bars (fixed seed); at 0.1 % a side a
 strategy that trades every ~70 bars loses nearly everything on random data, so the final equity
-is tiny: the point is the time, and that every engine ends at the same equity.
+is tiny: the point is the time, and that every engine ends at the same equity. backtesting.py
+trades whole multiples of its fractional unit (1e-8 BTC here): once the account is worth less
+than a few units it stops trading, so its curve leaves the others at the end (NUMBERS.md).
 
 Timed (best of --repeats, after a warm-up run on small data so no compile time is counted):
   floor        one single-purpose numba function: SMAs, crossings, fills, equity in one loop
@@ -23,6 +25,7 @@ Peers are the "bench" extra (pip install -e .[bench]); a missing one is skipped 
 import argparse
 import importlib.util
 import math
+import os
 import sys
 import time
 import warnings
@@ -35,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bar would garble the table
 
 from dsta.quant import Bars, EngineConfig, Fees, run_backtest  # noqa: E402
 
@@ -116,8 +120,9 @@ def run_vectorbt(bars: Bars) -> np.ndarray:
     # Decided at t's close, filled at t+1's open: shift the signals, trade at the open.
     entries = fast.ma_crossed_above(slow).shift(1, fill_value=False)
     exits = fast.ma_crossed_below(slow).shift(1, fill_value=False)
+    # min_size=0: fractional sizes without vectorbt's 1e-8 default floor, as dsta.quant sizes.
     portfolio = vbt.Portfolio.from_signals(
-        close, entries, exits, price=open_, fees=FEE, init_cash=CASH, freq="1min"
+        close, entries, exits, price=open_, fees=FEE, init_cash=CASH, min_size=0.0, freq="1min"
     )
     return np.asarray(portfolio.value())
 

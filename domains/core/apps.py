@@ -74,12 +74,15 @@ class CoreConfig(AppConfig):
         from domains.core.api import SecretsApi
         from domains.core.events import NotificationRequested
         from domains.core.handlers import (
+            JOB_FINISHED_SUBSCRIBER,
             NOTIFICATION_REQUESTED_SUBSCRIBER,
+            on_job_finished_notify_owner,
             on_notification_requested,
         )
         from domains.core.services.secrets import SecretsService
         from dsta.kernel import rpc
         from dsta.kernel.bus import subscribe
+        from dsta.kernel.jobs.events import JobFinished
 
         rpc.register(SecretsApi, SecretsService())
         subscribe(
@@ -87,5 +90,6 @@ class CoreConfig(AppConfig):
             on_notification_requested,
             subscriber=NOTIFICATION_REQUESTED_SUBSCRIBER,
         )
+        subscribe(JobFinished, on_job_finished_notify_owner, subscriber=JOB_FINISHED_SUBSCRIBER)
         # httpx logs request URLs: a Telegram URL carries the bot token.
         install_log_redaction()

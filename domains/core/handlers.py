@@ -20,6 +20,7 @@ from domains.core.services.notifications import notification_send
 from domains.core.services.roles import ensure_roles, give_default_role
 from domains.core.services.watch import config_watch_broadcast
 from dsta.kernel.errors import DstaError
+from dsta.kernel.jobs.events import JobFinished
 
 logger = logging.getLogger(__name__)
 
@@ -161,4 +162,39 @@ def on_notification_requested(event: NotificationRequested) -> None:
                 "code": exc.code,
                 "reason": exc.message,
             },
+        )
+
+
+JOB_FINISHED_SUBSCRIBER = "core.job_notifications"
+_JOB_PRIORITY = {"failed": "high", "succeeded": "normal", "cancelled": "low"}
+
+
+def on_job_finished_notify_owner(event: JobFinished) -> None:
+    """Tell a job's owner it finished (a failure with its reason, at high priority).
+
+    System jobs (no owner) notify nobody. The user's channel preferences pick the channels.
+    """
+    if event.owner_id is None:
+        return
+    subject = f"{event.kind} {event.status}"
+    body = f"Job {event.job_id} ({event.kind}) {event.status}."
+    if event.error_code:
+        body += f" {event.error_code}: {event.error_message or ''}".rstrip()
+    try:
+        notification_send(
+            owner_id=event.owner_id,
+            priority=_JOB_PRIORITY.get(event.status, "normal"),
+            subject=subject,
+            body=body,
+            template=None,
+            variables=None,
+            channels=None,
+            dedupe_key=f"job:{event.job_id}",
+            data={"job_id": str(event.job_id), "kind": event.kind, "status": event.status},
+            source="event:jobs",
+        )
+    except DstaError as exc:
+        logger.warning(
+            "job notification dropped",
+            extra={"job_id": str(event.job_id), "code": exc.code, "reason": exc.message},
         )

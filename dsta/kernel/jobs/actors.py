@@ -22,15 +22,18 @@ from uuid import UUID
 
 import dramatiq
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
+from dsta.kernel.bus import publish
 from dsta.kernel.errors import DstaError
 from dsta.kernel.jobs import conf, registry
 from dsta.kernel.jobs.broker import get_broker
 from dsta.kernel.jobs.context import JobCancelled, JobContext
+from dsta.kernel.jobs.events import JobFinished
 from dsta.kernel.jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -146,9 +149,22 @@ def _claim(job_id: UUID, worker_id: str) -> Job | None:
 def _finish(ctx: JobContext, status: str, **fields: Any) -> None:
     now = timezone.now()
     values = {**ctx.pending_progress(), **fields}
-    updated = Job.objects.filter(
-        pk=ctx.job_id, status=Job.Status.RUNNING, worker_id=ctx.worker_id
-    ).update(status=status, finished_at=now, heartbeat_at=now, **values)
+    with transaction.atomic():
+        updated = Job.objects.filter(
+            pk=ctx.job_id, status=Job.Status.RUNNING, worker_id=ctx.worker_id
+        ).update(status=status, finished_at=now, heartbeat_at=now, **values)
+        if updated:
+            error = fields.get("error") or {}
+            publish(
+                JobFinished(
+                    job_id=ctx.job_id,
+                    kind=ctx.kind,
+                    owner_id=ctx.owner_id,
+                    status=str(status),
+                    error_code=error.get("code"),
+                    error_message=error.get("message"),
+                )
+            )
     if not updated:
         logger.warning("job %s outcome %s not recorded: it was taken over", ctx.job_id, status)
 
