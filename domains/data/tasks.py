@@ -7,11 +7,26 @@ job's checkpoint. Every other DstaError (unknown symbol, bad range) fails the jo
 """
 
 import logging
+import os
+import socket
+import threading
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
 
+from domains.data.services.backtests.montecarlo import MC_JOB_KIND, monte_carlo_execute
+from domains.data.services.backtests.optimize import (
+    OPTIMIZE_JOB_KIND,
+    chunk_evaluate,
+    optimize_execute,
+)
+from domains.data.services.backtests.reports.service import REPORT_JOB_KIND, report_execute
+from domains.data.services.backtests.runs import RUN_JOB_KIND, backtest_execute
+from domains.data.services.backtests.walkforward import (
+    WALK_FORWARD_JOB_KIND,
+    walk_forward_execute,
+)
 from domains.data.services.gap_filling import FILL_JOB_KIND, gaps_fill
 from domains.data.services.ingestion import (
     INGEST_JOB_KIND,
@@ -171,3 +186,79 @@ def keep_up_one(venue: str, market_type: str, symbol: str, price_type: str, time
         raise VenueTemporarilyDown(f"{exc.code}: {exc.message}") from exc
     except DstaError:
         return  # a permanent error (symbol delisted...): the scheduled keep-up logs it
+
+
+# --- backtesting ---------------------------------------------------------------------------------
+# Backtests are deterministic: a failure would fail again, so none is retried (max_retries=0).
+# They run on their own queue so that a long optimisation never holds up ingestion.
+
+BACKTEST_QUEUE = "data.backtest"
+
+
+@job_actor(
+    kind=RUN_JOB_KIND, max_retries=0, time_limit=timedelta(hours=2), queue_name=BACKTEST_QUEUE
+)
+def backtest_run(ctx: JobContext, *, run_id: str) -> dict[str, Any]:
+    """Run one stored backtest (or re-run, comparing with the original) and store the results."""
+    return backtest_execute(
+        run_id=run_id, progress=_progress(ctx), check_cancelled=ctx.check_cancelled
+    )
+
+
+@dramatiq.actor(
+    actor_name="data.backtest.optimize_chunk",
+    queue_name=BACKTEST_QUEUE,
+    max_retries=0,
+    time_limit=6 * 3_600_000,
+)
+def backtest_optimize_chunk(chunk_id: int) -> None:
+    """Evaluate one chunk of an optimisation, unless another worker (or the parent) took it."""
+    # Who holds the chunk, for the admin and logs: host, process and thread.
+    worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    chunk_evaluate(chunk_id=chunk_id, worker=worker)
+
+
+@job_actor(
+    kind=OPTIMIZE_JOB_KIND,
+    max_retries=0,
+    time_limit=timedelta(hours=12),
+    queue_name=BACKTEST_QUEUE,
+)
+def backtest_optimize(ctx: JobContext, *, study_id: str) -> dict[str, Any]:
+    """The parent of an optimisation: fan the chunks out, help, aggregate, report."""
+    return optimize_execute(
+        study_id=study_id,
+        worker=f"parent:{ctx.job_id}",
+        progress=_progress(ctx),
+        check_cancelled=ctx.check_cancelled,
+        dispatch=lambda chunk_id: backtest_optimize_chunk.send(chunk_id),
+    )
+
+
+@job_actor(
+    kind=WALK_FORWARD_JOB_KIND,
+    max_retries=0,
+    time_limit=timedelta(hours=12),
+    queue_name=BACKTEST_QUEUE,
+)
+def backtest_walk_forward(ctx: JobContext, *, study_id: str) -> dict[str, Any]:
+    """Walk-forward analysis: rolling in-sample search, out-of-sample test, stitched equity."""
+    return walk_forward_execute(
+        study_id=study_id, progress=_progress(ctx), check_cancelled=ctx.check_cancelled
+    )
+
+
+@job_actor(
+    kind=MC_JOB_KIND, max_retries=0, time_limit=timedelta(minutes=30), queue_name=BACKTEST_QUEUE
+)
+def backtest_monte_carlo(ctx: JobContext, *, study_id: str) -> dict[str, Any]:
+    """A Monte Carlo study of one run."""
+    return monte_carlo_execute(study_id=study_id)
+
+
+@job_actor(
+    kind=REPORT_JOB_KIND, max_retries=0, time_limit=timedelta(minutes=30), queue_name=BACKTEST_QUEUE
+)
+def backtest_report(ctx: JobContext, *, report_id: str) -> dict[str, Any]:
+    """Render a run's HTML or PDF report and store it (local folder or S3)."""
+    return report_execute(report_id=report_id)

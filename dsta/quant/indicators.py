@@ -152,6 +152,44 @@ def _rolling_moments_1d(
 
 
 @nb.njit(cache=True)
+def _rolling_mean_1d(x: FloatArray, n: int, out: FloatArray) -> None:
+    """Rolling mean only (what SMA needs): the same running sum as _rolling_moments_1d, without
+    the squares."""
+    m = x.size
+    shift = 0.0
+    first = _first_valid(x)
+    if first < m:
+        shift = x[first]
+    total = 0.0
+    nans = 0
+    countdown = 0
+    for i in range(m):
+        value = x[i]
+        if math.isnan(value):
+            nans += 1
+        else:
+            total += value - shift
+        if i >= n:
+            old = x[i - n]
+            if math.isnan(old):
+                nans -= 1
+            else:
+                total -= old - shift
+        if i < n - 1:
+            out[i] = np.nan
+            continue
+        countdown -= 1
+        if countdown <= 0 and not math.isnan(value):
+            countdown = max(_RESUM_EVERY, n)
+            shift = value
+            total = 0.0
+            for j in range(i - n + 1, i + 1):
+                if not math.isnan(x[j]):
+                    total += x[j] - shift
+        out[i] = np.nan if nans > 0 else shift + total / n
+
+
+@nb.njit(cache=True)
 def _ema_1d(x: FloatArray, n: int, alpha: float, out: FloatArray) -> None:
     """EMA seeded with the mean of the first n valid values (at their last index)."""
     m = x.size
@@ -251,7 +289,7 @@ def _rolling_extreme_1d(x: FloatArray, n: int, sign: float, out: FloatArray) -> 
 def sma(x: ArrayLike, n: int) -> FloatArray:
     """Simple moving average of the last ``n`` values; NaN for the first n-1 bars."""
     _check_window("sma", n)
-    mean, _ = _columnwise(_rolling_moments_1d, 2, [_as_float(x)], int(n), 0)
+    (mean,) = _columnwise(_rolling_mean_1d, 1, [_as_float(x)], int(n))
     return mean
 
 

@@ -67,6 +67,10 @@ class PaperAccountBody(serializers.Serializer):
     default = serializers.BooleanField(required=False, default=False)
 
 
+class DefaultAccountBody(serializers.Serializer):
+    account_id = serializers.UUIDField()
+
+
 class LiveAccountBody(serializers.Serializer):
     venue = serializers.ChoiceField(choices=["binance", "gateio", "htx"])
     name = serializers.CharField(max_length=100)

@@ -1,6 +1,7 @@
 """Routes under ``/api/v1/exchange/`` (mounted by the composition root).
 
-The fixed names (``health``, ``accounts``, ``paper/accounts``, ``live/accounts``) come before
+The fixed names (``health``, ``accounts``, ``accounts/default``, ``paper/accounts``,
+``live/accounts``) come before
 the per-venue routes; symbols use the URL form ``BTC-USDT`` (``dsta.kernel.market``).
 """
 
@@ -26,11 +27,7 @@ from domains.exchange.http.views import (
 urlpatterns = [
     path("health", HealthView.as_view(), name="exchange-health"),
     path("accounts", AccountListView.as_view(), name="exchange-accounts"),
-    path(
-        "accounts/<str:account_id>/default",
-        AccountDefaultView.as_view(),
-        name="exchange-account-default",
-    ),
+    path("accounts/default", AccountDefaultView.as_view(), name="exchange-account-default"),
     path("paper/accounts", PaperAccountCreateView.as_view(), name="exchange-paper-accounts"),
     path("live/accounts", LiveAccountCreateView.as_view(), name="exchange-live-accounts"),
     path("<str:venue>/order", OrderPlaceView.as_view(), name="exchange-order"),

@@ -30,6 +30,7 @@ from domains.exchange.http.serializers import (
     BatchCancelBody,
     CancelBody,
     CancelResultOut,
+    DefaultAccountBody,
     HealthOut,
     LiveAccountBody,
     OrderAckOut,
@@ -362,9 +363,11 @@ class AccountDefaultView(_ExchangeView):
     @extend_schema(
         operation_id="exchange_account_make_default",
         tags=["exchange"],
-        request=None,
+        request=DefaultAccountBody,
         responses={200: AccountOut, **_ERRORS},
     )
-    def post(self, request: Request, account_id: str) -> Response:
-        ref = account_set_default(owner_id=_owner(request), account_id=account_id)
+    def post(self, request: Request) -> Response:
+        """Make one of your accounts your default on its venue."""
+        body = _valid(DefaultAccountBody(data=request.data))
+        ref = account_set_default(owner_id=_owner(request), account_id=body["account_id"])
         return Response(_account_json(ref))

@@ -14,6 +14,8 @@ from datetime import datetime
 from threading import Lock
 from uuid import UUID
 
+from django.utils import timezone
+
 from domains.exchange.adapters.ccxt_gateway import VenueCredentials
 from domains.exchange.api import (
     AccountBalances,
@@ -31,11 +33,13 @@ from domains.exchange.api import (
     Venue,
     VenueStatus,
 )
+from domains.exchange.events import OrderUpdated
 from domains.exchange.services.accounts import AccountRef, account_get
 from domains.exchange.services.credentials import CredentialStore
 from domains.exchange.services.live import LiveVenue
 from domains.exchange.services.paper.service import PaperExchange
 from domains.exchange.services.venues import VenueFactory
+from dsta.kernel.bus import publish
 from dsta.kernel.errors import InvalidInput
 
 MAX_DEPTH = 5000
@@ -110,7 +114,7 @@ class ExchangeGateway:
         with self._account(account_id) as live:
             if live is None:
                 return self.paper.place_order(account_id=account_id, request=request)
-            return live.place_order(account_id, request)
+            return _announced(live.place_order(account_id, request))
 
     def get_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         with self._account(account_id) as live:
@@ -126,7 +130,7 @@ class ExchangeGateway:
                 return self.paper.cancel_order(
                     account_id=account_id, symbol=symbol, client_order_id=client_order_id
                 )
-            return live.cancel_order(account_id, symbol, client_order_id)
+            return _announced(live.cancel_order(account_id, symbol, client_order_id))
 
     def cancel_orders(
         self,
@@ -140,7 +144,10 @@ class ExchangeGateway:
                 return self.paper.cancel_orders(
                     account_id=account_id, symbol=symbol, client_order_ids=client_order_ids
                 )
-            return live.cancel_orders(account_id, symbol, client_order_ids)
+            result = live.cancel_orders(account_id, symbol, client_order_ids)
+            for ack in result.canceled:
+                _announced(ack)
+            return result
 
     def open_orders(self, *, account_id: UUID, symbol: str | None = None) -> list[OrderAck]:
         with self._account(account_id) as live:
@@ -212,6 +219,32 @@ class ExchangeGateway:
         with self._lock:
             self._accounts[ref.id] = (credentials, venue)
         return venue
+
+
+def _announced(ack: OrderAck) -> OrderAck:
+    """Publish a live order's new state (placed, cancelled) as the paper exchange does; fills
+    of live orders are not seen yet (no user-data stream), so none are published here."""
+    publish(
+        OrderUpdated(
+            account_id=ack.account_id,
+            venue=ack.venue,
+            symbol=ack.symbol,
+            client_order_id=ack.client_order_id,
+            venue_order_id=ack.venue_order_id,
+            side=ack.side.value,
+            type=ack.type.value,
+            status=ack.status.value,
+            amount=ack.amount,
+            filled=ack.filled,
+            price=ack.price,
+            average_price=ack.average_price,
+            fee=ack.fee,
+            fee_currency=ack.fee_currency,
+            reason=ack.reason,
+            updated_at=ack.updated_at or timezone.now(),
+        )
+    )
+    return ack
 
 
 def _venue(venue: str) -> Venue:

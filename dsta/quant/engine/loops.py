@@ -119,6 +119,9 @@ def run_signals(
             return i
         if acct[ACCT_N_PENDING] > 0.0 or acct[ACCT_STOPS_ACTIVE] > 0.0:
             open_phase(i, prices, cfg, acct, pos, orders, pending, fills)
+        # Marked before the decisions too: a same-close fill values the other symbols at this
+        # close, as the callback paths do.
+        mark(i, prices, acct, pos, out_cash, out_pos, out_equity)
         for s in range(k):
             wanted = nan
             if use_target:
@@ -149,7 +152,7 @@ def run_signals(
             )  # fmt: skip
         if same_close:
             close_phase(i, prices, cfg, acct, pos, orders, pending, fills)
-        mark(i, prices, acct, pos, out_cash, out_pos, out_equity)
+            mark(i, prices, acct, pos, out_cash, out_pos, out_equity)
     return stop
 
 

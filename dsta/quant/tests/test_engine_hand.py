@@ -250,3 +250,27 @@ def test_close_at_end_liquidates_and_leaves_only_closed_trades() -> None:
     assert not closed_end.trades["is_open"].any()
     assert closed_end.trades_records()[0]["exit_reason"] == "end"
     assert closed_end.equity[-1] == pytest.approx(units * 104 * 0.999)
+
+
+def test_vectorised_limit_entries_are_valid_for_the_next_bar_only() -> None:
+    bars = make_bars(
+        [100, 100, 100, 100, 100, 100],
+        high=[101] * 6,
+        low=[99.5, 99.5, 98.5, 99.5, 97.0, 99.5],
+        close=[100] * 6,
+    )
+    nan = float("nan")
+    # Limit 99 decided at bar 0: bar 1's low 99.5 misses, and the order is gone after bar 1.
+    # Limit 99 decided at bar 3: bar 4's low 97 reaches it: filled at 99, maker fee.
+    strategy = signal_strategy(
+        entries=flags(6, 0, 3), price=[99.0, nan, nan, 99.0, nan, nan], order_kind="limit"
+    )
+    config = EngineConfig(fees=Fees(maker=0.0002, taker=0.001))
+
+    result = run_backtest(strategy, bars, config=config)
+
+    statuses = [o["status"] for o in result.orders_records()]
+    assert statuses == ["expired", "filled"]
+    (fill,) = result.fills_records()
+    assert (fill["bar"], fill["price"], fill["liquidity"]) == (4, 99.0, "maker")
+    assert fill["size"] == pytest.approx(10_000 / (99 * 1.0002))

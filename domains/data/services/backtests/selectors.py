@@ -52,7 +52,9 @@ def coverage(*, series: SeriesKey, start_ms: int | None, end_ms: int | None) -> 
             params,
         )
         count, first, last = cursor.fetchone()
-    return Coverage(int(count), None if first is None else int(first), None if last is None else int(last))
+    return Coverage(
+        int(count), None if first is None else int(first), None if last is None else int(last)
+    )
 
 
 def pack_arrays(**arrays: np.ndarray) -> bytes:

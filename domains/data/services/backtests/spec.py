@@ -131,9 +131,7 @@ def series_keys(series: object) -> tuple[SeriesKey, ...]:
             raise InvalidInput("each series must be an object", details={"series": repr(item)})
         missing = [name for name in ("venue", "symbol", "timeframe") if not item.get(name)]
         if missing:
-            raise InvalidInput(
-                f"series needs {', '.join(missing)}", details={"missing": missing}
-            )
+            raise InvalidInput(f"series needs {', '.join(missing)}", details={"missing": missing})
         keys.append(
             series_key(
                 venue=str(item["venue"]),

@@ -10,10 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from domains.exchange.events import OrderUpdated
 from domains.exchange.models import PaperAccount
 from domains.exchange.tests.fake_venue import CONNECTION_REFUSED
 from domains.exchange.tests.http.conftest import error_of
 from domains.exchange.tests.resilience.conftest import API_KEY, API_SECRET, BinanceRig
+from dsta.kernel.bus import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +200,11 @@ def test_a_paper_account_needs_sane_starting_balances(
 
 
 def test_a_live_account_signs_with_the_credentials_stored_in_core(
-    venue_rig: BinanceRig, trader: Any, client_for: Callable[[Any], APIClient]
+    venue_rig: BinanceRig,
+    trader: Any,
+    client_for: Callable[[Any], APIClient],
+    delivered: list[Event],
+    django_capture_on_commit_callbacks: Any,
 ):
     client = client_for(trader)
     account = open_live(client)
@@ -213,9 +219,12 @@ def test_a_live_account_signs_with_the_credentials_stored_in_core(
     assert (sent.path, headers["x-mbx-apikey"]) == ("/api/v3/account", API_KEY)
     assert "signature" in sent.query
 
-    placed = client.post("/api/v1/exchange/binance/order", LIMIT_BUY, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = client.post("/api/v1/exchange/binance/order", LIMIT_BUY, format="json")
     assert placed.status_code == 201, placed.content
     cid = placed.json()["client_order_id"]
+    announced = [e for e in delivered if isinstance(e, OrderUpdated)]
+    assert [(e.client_order_id, e.status, e.venue) for e in announced] == [(cid, "open", "binance")]
     assert list(venue_rig.sim.orders) == [cid]
     fetched = client.get(f"/api/v1/exchange/binance/order/{cid}?symbol=BTC-USDT")
     assert fetched.json()["status"] == "open"
@@ -249,7 +258,9 @@ def test_the_default_account_is_the_flagged_one_or_the_only_one(
     first = open_paper(client)
     second = open_paper(client, name="paper-2")
     assert (first["is_default"], second["is_default"]) == (True, False)
-    made = client.post(f"/api/v1/exchange/accounts/{second['id']}/default")
+    made = client.post(
+        "/api/v1/exchange/accounts/default", {"account_id": second["id"]}, format="json"
+    )
     assert made.json()["is_default"] is True
     balance = client.get("/api/v1/exchange/paper/balance").json()
     assert balance["account_id"] == second["id"]
@@ -282,7 +293,7 @@ def test_another_users_account_is_not_found(
             format="json",
         ),
         spy.get(f"/api/v1/exchange/paper/order/{order['client_order_id']}"),  # no account at all
-        spy.post(f"/api/v1/exchange/accounts/{account['id']}/default"),
+        spy.post("/api/v1/exchange/accounts/default", {"account_id": account["id"]}, format="json"),
     ):
         assert response.status_code == 404, response.content
         assert error_of(response)["code"] == "unknown_account"
@@ -341,3 +352,10 @@ def test_exchange_check_refuses_an_unknown_symbol_with_its_own_exit_code(venue_r
         call_command("exchange_check", "binance", "--symbol", "NOPE/USDT")
     assert failed.value.returncode == 2
     assert str(failed.value).startswith("unknown_symbol")
+
+
+def test_exchange_stream_refuses_a_malformed_symbol_before_connecting():
+    with pytest.raises(CommandError) as failed:
+        call_command("exchange_stream", "binance", "--symbol", "BTCUSDT")
+    assert failed.value.returncode == 2
+    assert str(failed.value).startswith("invalid_input")

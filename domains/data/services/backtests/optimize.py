@@ -1,0 +1,660 @@
+"""Parameter optimisation fanned out over the workers, with its overfitting report.
+
+The parent job (``data.backtest.optimize``) plans the combinations, stores them as chunks and
+sends one message per chunk (``data.backtest.optimize_chunk``). A chunk is claimed by a
+conditional UPDATE (pending -> running), so whoever is free evaluates it: a chunk worker, or
+the parent itself while it waits (a single worker thread therefore never deadlocks on its own
+children). The parent sums the chunks' progress into the job's, stops everything when the job
+is cancelled, hands a chunk whose worker went silent (``STALE_AFTER``) to someone else, and
+finally aggregates: the best ``top`` configurations by ``metric``, and for every optimisation
+the deflated Sharpe ratio of the best one (given how many were tried) and the probability of
+backtest overfitting over all of them (dsta.quant.robustness).
+
+Each evaluation keeps its per-bar returns compounded into at most ``PBO_PERIODS`` equal
+periods (what CSCV needs, at a fixed memory cost); the deflated Sharpe ratio uses the best
+configuration's full per-bar returns (re-run at the end).
+"""
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from domains.data.models import ChunkStatus, Optimization, OptimizationChunk, RunStatus
+from domains.data.services.backtests.candles import LoadedBars, check_range, load_bars
+from domains.data.services.backtests.errors import from_quant
+from domains.data.services.backtests.manifest import clean_json
+from domains.data.services.backtests.search_space import (
+    bayes_proposals,
+    grid_combinations,
+    random_combinations,
+    search_axes,
+)
+from domains.data.services.backtests.selectors import pack_arrays, unpack_arrays
+from domains.data.services.backtests.spec import (
+    RunSpec,
+    checked_style,
+    engine_config,
+    run_spec,
+    series_keys,
+    strategy_class,
+)
+from dsta.kernel.errors import DstaError, InvalidInput
+from dsta.kernel.jobs.api import JobCancelled, start_job
+from dsta.quant import QuantError, evaluate, periods_per_year
+from dsta.quant.robustness import deflated_sharpe_ratio, probability_of_backtest_overfitting
+
+logger = logging.getLogger(__name__)
+
+OPTIMIZE_JOB_KIND = "data.backtest.optimize"
+METHODS = ("grid", "random", "bayes")
+METRICS = (
+    "sharpe",
+    "sortino",
+    "calmar",
+    "total_return",
+    "annualised_return",
+    "profit_factor",
+    "expectancy",
+    "win_rate",
+    "final_equity",
+    "max_drawdown",
+)
+DEFAULT_CHUNK = 25
+MAX_SAMPLES = 100_000
+PBO_PERIODS = 1_024
+PBO_SPLITS = 16
+STALE_AFTER = timedelta(minutes=5)
+POLL_SECONDS = 0.2
+# Columns of the metrics kept per evaluation (the whole summary minus per-symbol tables).
+_DROP_METRICS = ("exit_reasons",)
+
+Progress = Callable[[int, int, str], None]
+Dispatch = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A checked optimisation request."""
+
+    base: RunSpec
+    method: str
+    space: dict[str, Any]
+    n_samples: int
+    metric: str
+    chunk_size: int
+    top: int
+
+    def as_json(self) -> dict[str, Any]:
+        """What the Optimization row stores (and workers rebuild the request from)."""
+        return clean_json(
+            {
+                "strategy": self.base.strategy,
+                "params": self.base.params,
+                "series": self.base.series_dicts(),
+                "start_ms": self.base.start_ms,
+                "end_ms": self.base.end_ms,
+                "config": self.base.config,
+                "style": self.base.style,
+                "allow_gaps": self.base.allow_gaps,
+                "seed": self.base.seed,
+                "method": self.method,
+                "space": self.space,
+                "n_samples": self.n_samples,
+                "metric": self.metric,
+                "chunk_size": self.chunk_size,
+                "top": self.top,
+            }
+        )
+
+
+def search_request(
+    *,
+    strategy: object,
+    series: object,
+    space: object,
+    params: object = None,
+    method: str = "grid",
+    n_samples: int = 100,
+    metric: str = "sharpe",
+    chunk_size: int = DEFAULT_CHUNK,
+    top: int = 20,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    config: object = None,
+    style: str = "auto",
+    allow_gaps: bool = False,
+    seed: int = 0,
+) -> SearchRequest:
+    """Check an optimisation request (4xx kernel errors naming the problem)."""
+    base = run_spec(
+        strategy=strategy,
+        params=params,
+        series=series,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        config=config,
+        style=style,
+        allow_gaps=allow_gaps,
+        bias_checks=False,
+        seed=seed,
+    )
+    if method not in METHODS:
+        raise InvalidInput(f"method must be one of {list(METHODS)}", details={"method": method})
+    if metric not in METRICS:
+        raise InvalidInput(f"metric must be one of {list(METRICS)}", details={"metric": metric})
+    if not 1 <= n_samples <= MAX_SAMPLES:
+        raise InvalidInput(
+            f"n_samples must be in [1, {MAX_SAMPLES}]", details={"n_samples": n_samples}
+        )
+    if not 1 <= chunk_size <= 10_000:
+        raise InvalidInput("chunk_size must be in [1, 10000]", details={"chunk_size": chunk_size})
+    if not 1 <= top <= 1_000:
+        raise InvalidInput("top must be in [1, 1000]", details={"top": top})
+    axes = search_axes(strategy_class(base.strategy), space)
+    if method == "grid":
+        combos, _ = grid_combinations(strategy_class(base.strategy), axes, base.params)
+        if not combos:
+            raise InvalidInput("no combination of the grid satisfies the strategy's rules")
+    return SearchRequest(
+        base=base,
+        method=method,
+        space={axis.name: axis.describe() for axis in axes},
+        n_samples=n_samples,
+        metric=metric,
+        chunk_size=chunk_size,
+        top=top,
+    )
+
+
+def _base_of(request: Mapping[str, Any]) -> RunSpec:
+    return run_spec(
+        strategy=request["strategy"],
+        params=request["params"],
+        series=request["series"],
+        start_ms=request["start_ms"],
+        end_ms=request["end_ms"],
+        config=request["config"],
+        style=request["style"],
+        allow_gaps=request["allow_gaps"],
+        bias_checks=False,
+        seed=request["seed"],
+    )
+
+
+def optimize_start(*, request: SearchRequest, owner_id: int | None) -> Optimization:
+    """Check the range and queue the optimisation's parent job."""
+    base = request.base
+    check_range(
+        series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
+    )
+    with transaction.atomic():
+        study = Optimization.objects.create(
+            owner_id=owner_id,
+            request=request.as_json(),
+            method=request.method,
+            metric=request.metric,
+        )
+        info = start_job(OPTIMIZE_JOB_KIND, params={"study_id": str(study.id)}, owner_id=owner_id)
+        Optimization.objects.filter(pk=study.pk).update(job_id=info.id)
+        study.job_id = info.id
+    return study
+
+
+# --- evaluating ---------------------------------------------------------------------------------
+
+_BARS_CACHE: dict[str, LoadedBars] = {}
+_BARS_LOCK = threading.Lock()
+_BARS_KEPT = 2
+
+
+def _bars_for(study: Optimization) -> LoadedBars:
+    """The study's bars, read once per process (chunks of one study share them)."""
+    key = str(study.pk)
+    with _BARS_LOCK:
+        cached = _BARS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    base = _base_of(study.request)
+    loaded = load_bars(
+        series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
+    )
+    with _BARS_LOCK:
+        while len(_BARS_CACHE) >= _BARS_KEPT:
+            _BARS_CACHE.pop(next(iter(_BARS_CACHE)))
+        _BARS_CACHE[key] = loaded
+    return loaded
+
+
+def period_returns(returns: np.ndarray, periods: int = PBO_PERIODS) -> np.ndarray:
+    """Per-bar returns compounded into at most ``periods`` equal, contiguous periods."""
+    n = returns.size
+    edges = np.linspace(0, n, min(n, periods) + 1).astype(np.int64)
+    logs = np.log1p(np.maximum(np.nan_to_num(returns, nan=0.0), -0.999999999))
+    return np.asarray(np.expm1(np.add.reduceat(logs, edges[:-1])))
+
+
+def _claim(chunk_id: int, worker: str) -> bool:
+    now = timezone.now()
+    return (
+        OptimizationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
+            status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=now
+        )
+        == 1
+    )
+
+
+def _study_stopped(study_id: Any) -> bool:
+    status = Optimization.objects.filter(pk=study_id).values_list("status", flat=True).first()
+    return status in (RunStatus.CANCELLED, RunStatus.FAILED, None)
+
+
+def chunk_evaluate(*, chunk_id: int, worker: str) -> str:
+    """Claim and evaluate one chunk (the body of the chunk message, and of an idle parent).
+
+    Returns the chunk's final status, or ``"skipped"`` when someone else had claimed it.
+    """
+    if not _claim(chunk_id, worker):
+        return "skipped"
+    chunk = OptimizationChunk.objects.select_related("optimization").get(pk=chunk_id)
+    study = chunk.optimization
+    try:
+        evaluations, returns = _evaluate_combos(chunk, study)
+    except _Stopped:
+        OptimizationChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.CANCELLED)
+        return ChunkStatus.CANCELLED
+    except Exception as error:
+        logger.exception("optimisation %s chunk %s failed", study.pk, chunk.number)
+        code = getattr(error, "code", "internal_error")
+        OptimizationChunk.objects.filter(pk=chunk_id).update(
+            status=ChunkStatus.FAILED,
+            error={"code": code, "message": getattr(error, "message", str(error))},
+        )
+        return ChunkStatus.FAILED
+    OptimizationChunk.objects.filter(pk=chunk_id).update(
+        status=ChunkStatus.DONE,
+        done=len(evaluations),
+        evaluations=clean_json(evaluations),
+        returns=pack_arrays(returns=returns),
+        heartbeat_at=timezone.now(),
+    )
+    return ChunkStatus.DONE
+
+
+class _Stopped(Exception):
+    """The study was cancelled or failed while a chunk ran."""
+
+
+def _evaluate_combos(
+    chunk: OptimizationChunk, study: Optimization
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    request = study.request
+    loaded = _bars_for(study)
+    if study.candles_sha256 and loaded.digest != study.candles_sha256:
+        raise InvalidInput(
+            "the candles changed while the optimisation ran (their sha256 differs)",
+            details={"expected": study.candles_sha256, "found": loaded.digest},
+        )
+    cls = strategy_class(request["strategy"])
+    config = engine_config(request["config"])
+    style = checked_style(cls, request["style"])
+    evaluations: list[dict[str, Any]] = []
+    rows = []
+    last_check = time.monotonic()
+    for j, combo in enumerate(chunk.combos):
+        try:
+            result = evaluate(
+                cls,
+                loaded.bars,
+                combo,
+                config,
+                style=style,
+                keep_returns=True,
+                # The engine's lookahead guard: once per chunk is enough for one strategy.
+                check_lookahead=(j == 0),
+            )
+        except QuantError as error:
+            failure = from_quant(error)
+            evaluations.append(
+                {"params": combo, "error": {"code": failure.code, "message": failure.message}}
+            )
+            rows.append(np.zeros(min(len(loaded.bars), PBO_PERIODS)))
+            continue
+        metrics = {k: v for k, v in result.metrics.items() if k not in _DROP_METRICS}
+        evaluations.append({"params": result.params, "metrics": metrics})
+        assert result.returns is not None
+        rows.append(period_returns(result.returns))
+        now = time.monotonic()
+        if now - last_check > 0.5:
+            last_check = now
+            OptimizationChunk.objects.filter(pk=chunk.pk).update(
+                done=j + 1, heartbeat_at=timezone.now()
+            )
+            if _study_stopped(study.pk):
+                raise _Stopped
+    return evaluations, np.vstack(rows) if rows else np.zeros((0, 0))
+
+
+# --- the parent ---------------------------------------------------------------------------------
+
+
+def _make_chunks(study: Optimization, combos: list[dict[str, Any]], round_: int) -> list[int]:
+    size = int(study.request["chunk_size"])
+    start = OptimizationChunk.objects.filter(optimization=study).count()
+    chunks = [
+        OptimizationChunk(
+            optimization=study,
+            number=start + k,
+            round=round_,
+            combos=clean_json(combos[i : i + size]),
+        )
+        for k, i in enumerate(range(0, len(combos), size))
+    ]
+    OptimizationChunk.objects.bulk_create(chunks)
+    return list(
+        OptimizationChunk.objects.filter(optimization=study, round=round_)
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+
+
+def _cancel_study(study: Optimization) -> None:
+    OptimizationChunk.objects.filter(
+        optimization=study, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
+    ).update(status=ChunkStatus.CANCELLED)
+    Optimization.objects.filter(pk=study.pk).update(
+        status=RunStatus.CANCELLED, finished_at=timezone.now()
+    )
+
+
+def _requeue_stale(study: Optimization, dispatch: Dispatch) -> None:
+    """A running chunk without a heartbeat for STALE_AFTER lost its worker: send it again."""
+    stale = OptimizationChunk.objects.filter(
+        optimization=study,
+        status=ChunkStatus.RUNNING,
+        heartbeat_at__lt=timezone.now() - STALE_AFTER,
+    )
+    for chunk_id in list(stale.values_list("pk", flat=True)):
+        if OptimizationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.RUNNING).update(
+            status=ChunkStatus.PENDING
+        ):
+            logger.warning("optimisation %s: chunk %s went silent; re-sent", study.pk, chunk_id)
+            dispatch(chunk_id)
+
+
+def _drive(
+    study: Optimization,
+    chunk_ids: list[int],
+    *,
+    worker: str,
+    total: int,
+    progress: Progress,
+    check_cancelled: Callable[[], None],
+    dispatch: Dispatch,
+) -> None:
+    """Until every chunk of ``chunk_ids`` is finished: help evaluate, report, watch."""
+    for chunk_id in chunk_ids:
+        dispatch(chunk_id)
+    while True:
+        try:
+            check_cancelled()
+        except JobCancelled:
+            _cancel_study(study)
+            raise
+        open_chunks = OptimizationChunk.objects.filter(
+            pk__in=chunk_ids, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
+        )
+        done = OptimizationChunk.objects.filter(optimization=study).aggregate(n=Sum("done"))["n"]
+        progress(int(done or 0), total, f"{int(done or 0)} of {total} combinations evaluated")
+        pending = list(
+            open_chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True)[:1]
+        )
+        if pending:
+            chunk_evaluate(chunk_id=pending[0], worker=worker)
+            continue
+        if not open_chunks.exists():
+            return
+        _requeue_stale(study, dispatch)
+        time.sleep(POLL_SECONDS)
+
+
+def _score(evaluation: Mapping[str, Any], metric: str) -> float:
+    value = (evaluation.get("metrics") or {}).get(metric)
+    if value == "inf":
+        return math.inf
+    if value == "-inf" or value is None or isinstance(value, str):
+        return -math.inf
+    return float(value)
+
+
+def _gather(study: Optimization) -> tuple[list[dict[str, Any]], np.ndarray]:
+    evaluations: list[dict[str, Any]] = []
+    blocks = []
+    for chunk in OptimizationChunk.objects.filter(optimization=study).order_by("number"):
+        evaluations += chunk.evaluations
+        if chunk.returns:
+            blocks.append(unpack_arrays(chunk.returns)["returns"])
+    blocks = [b for b in blocks if b.size]
+    matrix = np.vstack(blocks) if blocks else np.zeros((0, 0))
+    return evaluations, matrix
+
+
+def robustness_report(
+    *,
+    evaluations: list[dict[str, Any]],
+    period_matrix: np.ndarray,
+    best_returns: np.ndarray | None,
+    timeframe: str,
+) -> dict[str, Any]:
+    """Deflated Sharpe ratio of the best configuration and PBO over all of them."""
+    ann = periods_per_year(timeframe)
+    trial_sharpes = np.array(
+        [
+            s / math.sqrt(ann)
+            for s in (_score(e, "sharpe") for e in evaluations if "metrics" in e)
+            if math.isfinite(s)
+        ]
+    )
+    report: dict[str, Any] = {"n_trials": len(evaluations)}
+    if best_returns is not None and best_returns.size >= 3:
+        dsr = deflated_sharpe_ratio(
+            best_returns, n_trials=max(len(evaluations), 1), trial_sharpes=trial_sharpes
+        )
+        report["deflated_sharpe"] = {
+            "probability": dsr.probability,
+            "sharpe_per_period": dsr.sharpe,
+            "threshold_per_period": dsr.threshold,
+            "n_trials": dsr.n_trials,
+            "observations": dsr.n_observations,
+            "skewness": dsr.skewness,
+            "kurtosis": dsr.kurtosis,
+            "passed": bool(dsr.probability > 0.95) if math.isfinite(dsr.probability) else None,
+            "note": "P(true Sharpe > the best Sharpe of n_trials skill-less strategies); "
+            "above 0.95 the edge is unlikely to be a selection artefact",
+        }
+    else:
+        report["deflated_sharpe"] = {"probability": None, "note": "fewer than 3 returns"}
+    rows = period_matrix.shape[1] if period_matrix.ndim == 2 else 0
+    splits = min(PBO_SPLITS, (rows // 2) // 2 * 2)
+    if period_matrix.ndim == 2 and period_matrix.shape[0] >= 2 and splits >= 2:
+        pbo = probability_of_backtest_overfitting(
+            np.nan_to_num(period_matrix.T, nan=0.0, posinf=0.0, neginf=0.0), n_splits=splits
+        )
+        report["pbo"] = {
+            "probability": pbo.pbo,
+            "n_splits": pbo.n_splits,
+            "n_combinations": pbo.n_combinations,
+            "n_configurations": pbo.n_configurations,
+            "periods": rows,
+            "logit_median": float(np.median(pbo.logits)),
+            "note": "share of CSCV splits whose in-sample best ranks at or below the "
+            "out-of-sample median; above 0.5 the selection is likely overfit",
+        }
+    else:
+        report["pbo"] = {"probability": None, "note": "needs >= 2 configurations and >= 4 periods"}
+    return clean_json(report)
+
+
+def optimize_execute(
+    *,
+    study_id: str,
+    worker: str,
+    progress: Progress,
+    check_cancelled: Callable[[], None],
+    dispatch: Dispatch,
+) -> dict[str, Any]:
+    """The parent job's body: plan, fan out, aggregate, report (errors stored on the row)."""
+    study = Optimization.objects.get(pk=study_id)
+    try:
+        return _optimize(study, worker, progress, check_cancelled, dispatch)
+    except JobCancelled:
+        _cancel_study(study)
+        raise
+    except QuantError as error:
+        failure: DstaError = from_quant(error)
+    except DstaError as error:
+        failure = error
+    except Exception as error:
+        _fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
+        raise
+    _fail_study(study, failure.code, failure.message)
+    raise failure from None
+
+
+def _fail_study(study: Optimization, code: str, message: str) -> None:
+    OptimizationChunk.objects.filter(
+        optimization=study, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
+    ).update(status=ChunkStatus.CANCELLED)
+    Optimization.objects.filter(pk=study.pk).update(
+        status=RunStatus.FAILED,
+        error={"code": code, "message": message},
+        finished_at=timezone.now(),
+    )
+
+
+def _optimize(
+    study: Optimization,
+    worker: str,
+    progress: Progress,
+    check_cancelled: Callable[[], None],
+    dispatch: Dispatch,
+) -> dict[str, Any]:
+    request = study.request
+    base = _base_of(request)
+    cls = strategy_class(base.strategy)
+    axes = search_axes(cls, request["space"])
+    progress(0, 1, "loading candles")
+    loaded = _bars_for(study)
+    Optimization.objects.filter(pk=study.pk).update(
+        status=RunStatus.RUNNING, candles_sha256=loaded.digest
+    )
+    study.candles_sha256 = loaded.digest
+    rng = np.random.default_rng(base.seed)
+    method = request["method"]
+    skipped = 0
+
+    def drive(combos: list[dict[str, Any]], round_: int, total: int) -> None:
+        chunk_ids = _make_chunks(study, combos, round_)
+        _drive(
+            study,
+            chunk_ids,
+            worker=worker,
+            total=total,
+            progress=progress,
+            check_cancelled=check_cancelled,
+            dispatch=dispatch,
+        )
+
+    if method in ("grid", "random"):
+        if method == "grid":
+            combos, skipped = grid_combinations(cls, axes, base.params)
+        else:
+            combos, skipped = random_combinations(cls, axes, base.params, request["n_samples"], rng)
+        total = len(combos)
+        Optimization.objects.filter(pk=study.pk).update(combinations=total)
+        drive(combos, 0, total)
+    else:
+        total = int(request["n_samples"])
+        Optimization.objects.filter(pk=study.pk).update(combinations=total)
+        first = max(2, min(total, max(5, total // 4)))
+        batch = max(1, min(total, max(4, total // 5)))
+        combos, skipped = random_combinations(cls, axes, base.params, first, rng)
+        round_ = 0
+        while True:
+            drive(combos, round_, total)
+            evaluations, _ = _gather(study)
+            remaining = total - len(evaluations)
+            if remaining <= 0:
+                break
+            scored = [(e["params"], _score(e, request["metric"])) for e in evaluations]
+            combos = bayes_proposals(
+                cls, axes, base.params, scored, min(batch, remaining), rng, base.seed
+            )
+            if not combos:
+                break  # the space is exhausted
+            round_ += 1
+    evaluations, matrix = _gather(study)
+    succeeded = [e for e in evaluations if "metrics" in e]
+    if not succeeded:
+        failures = [e["error"] for e in evaluations if "error" in e]
+        first_error = failures[0] if failures else {"code": "no_result", "message": "nothing ran"}
+        raise InvalidInput(
+            f"no combination could be evaluated; first error: {first_error['message']}",
+            details={"error": first_error},
+        )
+    failed_chunks = OptimizationChunk.objects.filter(
+        optimization=study, status=ChunkStatus.FAILED
+    ).values_list("error", flat=True)
+    ranked = sorted(succeeded, key=lambda e: _score(e, request["metric"]), reverse=True)
+    best = ranked[0]
+    progress(len(evaluations), max(total, len(evaluations)), "robustness report")
+    best_eval = evaluate(
+        cls,
+        loaded.bars,
+        best["params"],
+        engine_config(request["config"]),
+        style=checked_style(cls, request["style"]),
+        keep_returns=True,
+        check_lookahead=False,
+    )
+    robustness = robustness_report(
+        evaluations=evaluations,
+        period_matrix=matrix,
+        best_returns=best_eval.returns,
+        timeframe=series_keys(request["series"])[0].timeframe.code,
+    )
+    robustness["skipped_invalid_combinations"] = skipped
+    robustness["failed_evaluations"] = len(evaluations) - len(succeeded)
+    robustness["failed_chunks"] = list(failed_chunks)
+    top = [
+        {"rank": i + 1, "params": e["params"], "metrics": e["metrics"]}
+        for i, e in enumerate(ranked[: int(request["top"])])
+    ]
+    Optimization.objects.filter(pk=study.pk).update(
+        status=RunStatus.SUCCEEDED,
+        evaluated=len(evaluations),
+        best_params=clean_json(best["params"]),
+        best_metrics=clean_json(best["metrics"]),
+        results=clean_json(top),
+        robustness=robustness,
+        finished_at=timezone.now(),
+    )
+    return clean_json(
+        {
+            "study_id": str(study.pk),
+            "evaluated": len(evaluations),
+            "best_params": best["params"],
+            "best_metric": best["metrics"].get(request["metric"]),
+            "deflated_sharpe": robustness["deflated_sharpe"].get("probability"),
+            "pbo": robustness["pbo"].get("probability"),
+        }
+    )
