@@ -33,4 +33,6 @@ urlpatterns = [
     path("api/v1/jobs/", include("dsta.kernel.jobs.urls")),
     path("api/v1/exchange/", include("domains.exchange.http.urls")),
     path("api/v1/market-data/", include("domains.data.http.urls")),
+    path("api/v1/backtest/", include("domains.data.http.backtest_urls")),
+    path("api/v1/analytics/", include("domains.data.http.analytics_urls")),
 ]

@@ -190,7 +190,7 @@ def target_units(
     return f * (equity - fee_rate * u0 * price) / (price * (1.0 - f * fee_rate))
 
 
-@nb.njit(F(I, F, F, F, VEC, VEC, MAT), cache=True)
+@nb.njit(F(I, F, F, F, VEC, VEC, MAT, B), cache=True)
 def apply_limits(
     s: int,
     u: float,
@@ -199,9 +199,11 @@ def apply_limits(
     cfg: FloatArray,
     acct: FloatArray,
     pos: FloatArray,
+    count: bool,
 ) -> float:
     """``u`` cut down so shorts are allowed only if configured and gross exposure stays within
-    max_leverage x equity after the fee. Orders that reduce exposure are never cut."""
+    max_leverage x equity after the fee. Orders that reduce exposure are never cut. ``count``
+    records a leverage cut in the account's counter (not for estimates)."""
     u0 = pos[s, POS_SIZE]
     if cfg[CFG_ALLOW_SHORT] == 0.0 and u < 0.0:
         u = 0.0
@@ -219,13 +221,15 @@ def apply_limits(
         room = leverage * equity - leverage * fee_rate * abs(u0) * price - others
         limit = room / (price * (1.0 + leverage * fee_rate))
         if abs(u) > limit:
-            acct[ACCT_REDUCED] += 1.0
+            if count:
+                acct[ACCT_REDUCED] += 1.0
             return _sign(u) * max(limit, 0.0)
         return u
     room = leverage * equity + leverage * fee_rate * abs(u0) * price - others
     limit = room / (price * (1.0 + leverage * fee_rate))
     if abs(u) > limit:
-        acct[ACCT_REDUCED] += 1.0
+        if count:
+            acct[ACCT_REDUCED] += 1.0
         return _sign(u) * max(limit, abs(u0))
     return u
 
@@ -346,11 +350,13 @@ def execute(
     u0 = pos[s, POS_SIZE]
     price = raw_price
     if liquidity == LIQ_TAKER and cfg[CFG_SLIP_KIND] != SLIP_NONE:
-        estimate = target_units(mode, qty, s, raw_price, fee_rate, acct, pos) - u0
+        # Slippage is priced on the size that will trade: after the short and leverage limits.
+        unlimited = target_units(mode, qty, s, raw_price, fee_rate, acct, pos)
+        estimate = apply_limits(s, unlimited, raw_price, fee_rate, cfg, acct, pos, False) - u0
         slip = slippage_fraction(cfg, abs(estimate), prices[VOLUME, i, s])
         price = raw_price * (1.0 + _sign(estimate) * slip)
     wanted = target_units(mode, qty, s, price, fee_rate, acct, pos)
-    u = apply_limits(s, wanted, price, fee_rate, cfg, acct, pos)
+    u = apply_limits(s, wanted, price, fee_rate, cfg, acct, pos, True)
     size = u - u0
     side = orders[oid, ORD_SIDE]
     orders[oid, ORD_DONE_BAR] = i

@@ -9,13 +9,15 @@ import pytest
 from dsta.quant import (
     BacktestResult,
     EngineConfig,
+    Fees,
     Sizing,
+    Slippage,
     Stops,
     get_strategy,
     run_backtest,
     strategy_names,
 )
-from dsta.quant.tests.candles import ETH_BTC_5M, load_bars, load_pair
+from dsta.quant.tests.candles import ETH_BTC_5M, load_bars, load_pair, random_walk
 
 CONFIGS = {
     "default": EngineConfig(),
@@ -60,3 +62,19 @@ def test_all_styles_agree_on_real_candles(shared_data: Path, name: str, config_n
         assert len(runs["vectorised"].fills) > (0 if name == "buy_and_hold" else 10)
     _assert_same_run(runs["vectorised"], runs["event_jit"])
     _assert_same_run(runs["vectorised"], runs["event"])
+
+
+@pytest.mark.parametrize("style", ["event_jit", "event"])
+def test_same_close_sizing_and_clamped_short_slippage_agree(style: str) -> None:
+    """Two cases fuzzing found: a same-close fill values the other symbols at this close in
+    every path; slippage is priced on the size left after the no-short clamp."""
+    bars = random_walk(60, 0, 2)
+    same_close = EngineConfig(
+        fill_timing="same_close", sizing=Sizing("fraction", 0.3), fees=Fees(0, 0)
+    )
+    clamped = EngineConfig(allow_short=False, slippage=Slippage("volume", bps=1, impact_bps=50))
+    params = {"fast": 3, "slow": 9}
+
+    for config, direction in ((same_close, "long"), (clamped, "both")):
+        args = ("sma_crossover", bars, {**params, "direction": direction}, config)
+        _assert_same_run(run_backtest(*args, style="vectorised"), run_backtest(*args, style=style))

@@ -79,6 +79,8 @@ def _axis(cls: type[Strategy], name: str, given: Any) -> Axis:
             details={"parameter": name},
         )
     kind = {IntParam: "int", FloatParam: "float", ChoiceParam: "choice"}[type(declared)]
+    if isinstance(given, Mapping) and set(given) == {"values"}:
+        given = given["values"]  # the stored form (Axis.describe) of an explicit list
     try:
         if isinstance(given, Sequence) and not isinstance(given, str):
             if not given:

@@ -75,11 +75,14 @@ class Frame:
                 f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
                 f'font-size="11" fill="{TEXT}">{escape(label)}</text>'
             )
-        for value in np.linspace(self.x0, self.x1, 5):
+        ticks = np.linspace(self.x0, self.x1, 5)
+        for number, value in enumerate(ticks):
             x = float(self.px(np.array([value]))[0])
             label = _date(value) if time_axis else f"{value:.0f}"
+            # The end labels stay inside the chart.
+            anchor = {0: "start", len(ticks) - 1: "end"}.get(number, "middle")
             parts.append(
-                f'<text x="{x:.1f}" y="{self.height - 8}" text-anchor="middle" '
+                f'<text x="{x:.1f}" y="{self.height - 8}" text-anchor="{anchor}" '
                 f'font-size="11" fill="{TEXT}">{escape(label)}</text>'
             )
         return "".join(parts)
