@@ -67,3 +67,15 @@ def random_walk(n: int, seed: int, symbols: int = 1) -> Bars:
     names = tuple(f"S{j}/USDT" for j in range(symbols))
     stamps = 1_600_000_000_000 + 60_000 * np.arange(n, dtype=np.int64)
     return Bars.from_arrays(stamps, open_, high, low, close, volume, symbols=names, timeframe="1m")
+
+
+# The strategies dsta.quant ships. Tests name them rather than asking the registry, which
+# also holds strategies other test suites register in the same process.
+CLASSIC_STRATEGIES = (
+    "bollinger_breakout",
+    "buy_and_hold",
+    "donchian_breakout",
+    "ema_crossover",
+    "rsi_mean_reversion",
+    "sma_crossover",
+)

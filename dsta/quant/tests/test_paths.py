@@ -15,9 +15,14 @@ from dsta.quant import (
     Stops,
     get_strategy,
     run_backtest,
-    strategy_names,
 )
-from dsta.quant.tests.candles import ETH_BTC_5M, load_bars, load_pair, random_walk
+from dsta.quant.tests.candles import (
+    CLASSIC_STRATEGIES,
+    ETH_BTC_5M,
+    load_bars,
+    load_pair,
+    random_walk,
+)
 
 CONFIGS = {
     "default": EngineConfig(),
@@ -39,7 +44,7 @@ def _assert_same_run(a: BacktestResult, b: BacktestResult) -> None:
 
 
 @pytest.mark.parametrize("config_name", sorted(CONFIGS))
-@pytest.mark.parametrize("name", strategy_names())
+@pytest.mark.parametrize("name", CLASSIC_STRATEGIES)
 def test_all_styles_agree_on_real_candles(shared_data: Path, name: str, config_name: str) -> None:
     bars = (
         load_pair(shared_data)

@@ -26,19 +26,13 @@ from dsta.quant import (
     strategy_names,
 )
 from dsta.quant.indicators import crossed_above, sma
-from dsta.quant.tests.candles import random_walk
+from dsta.quant.tests.candles import CLASSIC_STRATEGIES, random_walk
 
 
 def test_the_classic_strategies_are_registered_with_every_style() -> None:
-    assert strategy_names() == [
-        "bollinger_breakout",
-        "buy_and_hold",
-        "donchian_breakout",
-        "ema_crossover",
-        "rsi_mean_reversion",
-        "sma_crossover",
-    ]
-    for name in strategy_names():
+    # Other suites register test-only strategies in the same process: check ours are there.
+    assert set(CLASSIC_STRATEGIES) <= set(strategy_names())
+    for name in CLASSIC_STRATEGIES:
         assert get_strategy(name).styles() == ("vectorised", "event_jit", "event")
     description = get_strategy("sma_crossover").describe()
     assert description["params"]["fast"] == {
