@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from domains.core.services.roles import user_set_role
 from domains.core.services.tokens import session_start
+from domains.data.tests.backtests.rbac import OWNED_BACKTEST_ROUTES
 from dsta.kernel.permissions import permissions_summary
 from dsta.kernel.principal import ROLE_RANK, ROLES
 
@@ -249,6 +250,8 @@ OWNED: dict[str, Factory] = {
     "api/v1/jobs/<str:job_id>/cancel/": _job,
     "api/v1/config/secrets/<path:key>": _secret,
     "api/v1/notifications/templates/<str:name>": _template,
+    # Backtest runs, reports and studies: factories live beside their tests.
+    **OWNED_BACKTEST_ROUTES,
 }
 
 

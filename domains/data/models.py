@@ -208,7 +208,9 @@ class BacktestRun(models.Model):
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     strategy = models.CharField(max_length=100)
     params = models.JSONField(default=dict)
-    series = models.JSONField(help_text="list of {venue, market_type, symbol, price_type, timeframe}")
+    series = models.JSONField(
+        help_text="list of {venue, market_type, symbol, price_type, timeframe}"
+    )
     start_ms = models.BigIntegerField(null=True, blank=True)
     end_ms = models.BigIntegerField(null=True, blank=True)
     config = models.JSONField(default=dict, help_text="engine config (EngineConfig.to_dict)")
@@ -364,7 +366,9 @@ class OptimizationChunk(models.Model):
     number = models.IntegerField()
     round = models.IntegerField(default=0, help_text="Bayesian search: the proposal round")
     combos = models.JSONField(help_text="list of parameter dicts")
-    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     done = models.IntegerField(default=0)

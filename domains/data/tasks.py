@@ -231,8 +231,12 @@ def backtest_optimize(ctx: JobContext, *, study_id: str) -> dict[str, Any]:
         worker=f"parent:{ctx.job_id}",
         progress=_progress(ctx),
         check_cancelled=ctx.check_cancelled,
-        dispatch=lambda chunk_id: backtest_optimize_chunk.send(chunk_id),
+        dispatch=_send_chunk,
     )
+
+
+def _send_chunk(chunk_id: int) -> None:
+    backtest_optimize_chunk.send(chunk_id)
 
 
 @job_actor(

@@ -10,127 +10,293 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('core', '0002_auth_users_audit'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("core", "0002_auth_users_audit"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('owner', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('channels_by_priority', models.JSONField(blank=True, default=dict)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('telegram_chat_id', models.CharField(blank=True, max_length=64)),
-                ('webhook_url', models.URLField(blank=True, max_length=500)),
-                ('quiet_hours_mode', models.CharField(choices=[('defer', 'hold external channels until quiet hours end'), ('in_app_only', 'deliver in-app only, drop external channels')], default='defer', max_length=16)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("channels_by_priority", models.JSONField(blank=True, default=dict)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("telegram_chat_id", models.CharField(blank=True, max_length=64)),
+                ("webhook_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "quiet_hours_mode",
+                    models.CharField(
+                        choices=[
+                            ("defer", "hold external channels until quiet hours end"),
+                            ("in_app_only", "deliver in-app only, drop external channels"),
+                        ],
+                        default="defer",
+                        max_length=16,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('priority', models.CharField(choices=[('low', 'low'), ('normal', 'normal'), ('high', 'high'), ('critical', 'critical')], default='normal', max_length=16)),
-                ('subject', models.CharField(blank=True, max_length=300)),
-                ('body', models.TextField()),
-                ('template_name', models.CharField(blank=True, max_length=64)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('channels', models.JSONField(default=list)),
-                ('dedupe_key', models.CharField(blank=True, max_length=200)),
-                ('duplicates', models.PositiveIntegerField(default=0)),
-                ('source', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('held', 'Held'), ('delivered', 'Delivered'), ('partially_delivered', 'Partially Delivered'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=24)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "low"),
+                            ("normal", "normal"),
+                            ("high", "high"),
+                            ("critical", "critical"),
+                        ],
+                        default="normal",
+                        max_length=16,
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=300)),
+                ("body", models.TextField()),
+                ("template_name", models.CharField(blank=True, max_length=64)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("channels", models.JSONField(default=list)),
+                ("dedupe_key", models.CharField(blank=True, max_length=200)),
+                ("duplicates", models.PositiveIntegerField(default=0)),
+                ("source", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("held", "Held"),
+                            ("delivered", "Delivered"),
+                            ("partially_delivered", "Partially Delivered"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryLog',
+            name="DeliveryLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('in_app', 'in_app'), ('email', 'email'), ('telegram', 'telegram'), ('webhook', 'webhook')], max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('held', 'Held'), ('sending', 'Sending'), ('retrying', 'Retrying'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=16)),
-                ('destination', models.CharField(blank=True, max_length=300)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('next_retry_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='core.notification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("in_app", "in_app"),
+                            ("email", "email"),
+                            ("telegram", "telegram"),
+                            ("webhook", "webhook"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("held", "Held"),
+                            ("sending", "Sending"),
+                            ("retrying", "Retrying"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("destination", models.CharField(blank=True, max_length=300)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("next_retry_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="core.notification",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['notification_id', 'channel'],
+                "ordering": ["notification_id", "channel"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationTemplate',
+            name="NotificationTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9][a-z0-9_.-]{0,63}$'), 'lower-case name: order_filled')])),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('subject', models.CharField(blank=True, max_length=300)),
-                ('body', models.TextField()),
-                ('variables', models.JSONField(default=list, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9][a-z0-9_.-]{0,63}$"),
+                                "lower-case name: order_filled",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("subject", models.CharField(blank=True, max_length=300)),
+                ("body", models.TextField()),
+                ("variables", models.JSONField(default=list, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'owner_id'],
+                "ordering": ["name", "owner_id"],
             },
         ),
         migrations.CreateModel(
-            name='Secret',
+            name="Secret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=128, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$'), 'lower-case segments: exchange/binance')])),
-                ('kind', models.CharField(choices=[('exchange_credentials', 'Exchange Credentials'), ('generic', 'Generic')], max_length=32)),
-                ('ciphertext', models.TextField(editable=False)),
-                ('fields', models.JSONField(default=list, editable=False)),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('last_read_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        max_length=128,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$"),
+                                "lower-case segments: exchange/binance",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("exchange_credentials", "Exchange Credentials"),
+                            ("generic", "Generic"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("ciphertext", models.TextField(editable=False)),
+                ("fields", models.JSONField(default=list, editable=False)),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("last_read_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['owner_id', 'key'],
+                "ordering": ["owner_id", "key"],
             },
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['owner', '-created_at'], name='core_notif_owner_idx'),
+            model_name="notification",
+            index=models.Index(fields=["owner", "-created_at"], name="core_notif_owner_idx"),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['owner', 'dedupe_key', '-created_at'], name='core_notif_dedupe_idx'),
+            model_name="notification",
+            index=models.Index(
+                fields=["owner", "dedupe_key", "-created_at"], name="core_notif_dedupe_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='deliverylog',
-            index=models.Index(fields=['status', 'next_retry_at'], name='core_delivery_due_idx'),
+            model_name="deliverylog",
+            index=models.Index(fields=["status", "next_retry_at"], name="core_delivery_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='deliverylog',
-            constraint=models.UniqueConstraint(fields=('notification', 'channel'), name='core_delivery_unique_channel'),
+            model_name="deliverylog",
+            constraint=models.UniqueConstraint(
+                fields=("notification", "channel"), name="core_delivery_unique_channel"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationtemplate',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='core_ntemplate_unique_name'),
+            model_name="notificationtemplate",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "name"), name="core_ntemplate_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationtemplate',
-            constraint=models.UniqueConstraint(condition=models.Q(('owner__isnull', True)), fields=('name',), name='core_ntemplate_unique_shared_name'),
+            model_name="notificationtemplate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("owner__isnull", True)),
+                fields=("name",),
+                name="core_ntemplate_unique_shared_name",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='secret',
-            constraint=models.UniqueConstraint(fields=('owner', 'key'), name='core_secret_unique_key'),
+            model_name="secret",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "key"), name="core_secret_unique_key"
+            ),
         ),
     ]

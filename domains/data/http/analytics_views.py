@@ -6,6 +6,7 @@ otherwise); correlation between symbols reads the shared candle store.
 from typing import Any
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +41,7 @@ _ERRORS = {
     404: OpenApiResponse(description="not_found (also another user's run or report)"),
     409: OpenApiResponse(description="not_finished: the run has no results yet"),
 }
+_READ = {200: OpenApiTypes.OBJECT, **_ERRORS}
 
 
 class PerformanceView(APIView):
@@ -51,7 +53,7 @@ class PerformanceView(APIView):
         operation_id="analytics_performance",
         tags=["analytics"],
         parameters=[RunsQuerySerializer],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request) -> Response:
         ids = parse(RunsQuerySerializer, request.query_params)["run"]
@@ -68,7 +70,7 @@ class EquityCurveView(APIView):
         operation_id="analytics_equity_curve",
         tags=["analytics"],
         parameters=[CurveQuerySerializer],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request) -> Response:
         query = parse(CurveQuerySerializer, request.query_params)
@@ -85,7 +87,7 @@ class SharpeView(APIView):
         operation_id="analytics_sharpe",
         tags=["analytics"],
         parameters=[SharpeQuerySerializer],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request) -> Response:
         query = parse(SharpeQuerySerializer, request.query_params)
@@ -105,7 +107,7 @@ class CorrelationView(APIView):
         operation_id="analytics_correlation",
         tags=["analytics"],
         parameters=[CorrelationQuerySerializer],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request) -> Response:
         query = parse(CorrelationQuerySerializer, request.query_params)
@@ -159,7 +161,7 @@ class ReportDetailView(APIView):
     @extend_schema(
         operation_id="analytics_report",
         tags=["analytics"],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request, report_id: str) -> Any:
         report = get_owned_or_404(Report.objects.all(), request, pk=report_id)

@@ -36,7 +36,11 @@ class BacktestBaseSerializer(serializers.Serializer[Any]):
         "take_profit, trailing}, fill_timing next_open|same_close, max_leverage, allow_short, "
         "close_at_end",
     )
-    style = serializers.ChoiceField(choices=list(STYLE_CHOICES), default="auto")
+    # "style" shadows Field.style (a rendering hint) for type checkers only: DRF keeps declared
+    # fields apart from attributes.
+    style = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=list(STYLE_CHOICES), default="auto"
+    )
     allow_gaps = serializers.BooleanField(default=False)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1)
 

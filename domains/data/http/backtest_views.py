@@ -9,6 +9,7 @@ it: another user's id answers 404, as an unknown one does (admins see everyone's
 from typing import Any
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -65,6 +66,7 @@ _ERRORS = {
     404: OpenApiResponse(description="not_found (also another user's object)"),
 }
 _ACCEPTED = {202: OpenApiResponse(description="queued: the row and its job")}
+_READ = {200: OpenApiTypes.OBJECT, **_ERRORS}
 
 
 def parse(serializer_class: Any, data: Any) -> dict[str, Any]:
@@ -100,7 +102,11 @@ class StrategiesView(APIView):
 
     permission_classes = [AnyRole]
 
-    @extend_schema(operation_id="backtest_strategies", tags=["backtest"])
+    @extend_schema(
+        operation_id="backtest_strategies",
+        tags=["backtest"],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         return Response({"results": [get_strategy(name).describe() for name in strategy_names()]})
 
@@ -140,7 +146,10 @@ class RunListView(APIView):
     permission_classes = [AnyRole]
 
     @extend_schema(
-        operation_id="backtest_runs", tags=["backtest"], parameters=[ListQuerySerializer]
+        operation_id="backtest_runs",
+        tags=["backtest"],
+        parameters=[ListQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
         query = parse(ListQuerySerializer, request.query_params)
@@ -160,9 +169,7 @@ class RunDetailView(APIView):
 
     permission_classes = [AnyRole]
 
-    @extend_schema(
-        operation_id="backtest_detail", tags=["backtest"], responses={200: dict, **_ERRORS}
-    )
+    @extend_schema(operation_id="backtest_detail", tags=["backtest"], responses=_READ)
     def get(self, request: Request, run_id: str) -> Response:
         return Response(run_body(owned_run(request, run_id)))
 
@@ -176,7 +183,7 @@ class ResultsView(APIView):
         operation_id="backtest_results",
         tags=["backtest"],
         parameters=[ResultsQuerySerializer],
-        responses={200: dict, **_ERRORS, 409: OpenApiResponse(description="not_finished")},
+        responses={**_READ, 409: OpenApiResponse(description="not_finished")},
     )
     def get(self, request: Request, run_id: str) -> Response:
         run = owned_run(request, run_id)
@@ -221,8 +228,10 @@ class ReportView(_JsonNegotiation, APIView):
         tags=["backtest"],
         parameters=[ReportQuerySerializer],
         responses={
-            (200, "text/html"): OpenApiResponse(description="the HTML report"),
-            (200, "application/pdf"): OpenApiResponse(description="the PDF report"),
+            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="the HTML report"),
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="the PDF report"
+            ),
             **_ACCEPTED,
             **_ERRORS,
         },
@@ -291,9 +300,7 @@ class OptimizeDetailView(APIView):
 
     permission_classes = [AnyRole]
 
-    @extend_schema(
-        operation_id="backtest_optimize_detail", tags=["backtest"], responses={200: dict, **_ERRORS}
-    )
+    @extend_schema(operation_id="backtest_optimize_detail", tags=["backtest"], responses=_READ)
     def get(self, request: Request, study_id: str) -> Response:
         study = get_owned_or_404(Optimization.objects.all(), request, pk=study_id)
         return Response(optimization_body(study))
@@ -343,7 +350,7 @@ class WalkForwardDetailView(APIView):
     @extend_schema(
         operation_id="backtest_walk_forward_detail",
         tags=["backtest"],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request, study_id: str) -> Response:
         study = get_owned_or_404(WalkForward.objects.all(), request, pk=study_id)
@@ -384,7 +391,7 @@ class MonteCarloDetailView(APIView):
     @extend_schema(
         operation_id="backtest_monte_carlo_detail",
         tags=["backtest"],
-        responses={200: dict, **_ERRORS},
+        responses=_READ,
     )
     def get(self, request: Request, study_id: str) -> Response:
         study = get_owned_or_404(MonteCarlo.objects.all(), request, pk=study_id)

@@ -6,197 +6,414 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('data', '0003_ingestion_jobs'),
+        ("data", "0003_ingestion_jobs"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Optimization',
+            name="Optimization",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('owner_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('job_id', models.UUIDField(blank=True, null=True, unique=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('request', models.JSONField(help_text='the validated request (strategy, space, series...)')),
-                ('method', models.CharField(max_length=16)),
-                ('metric', models.CharField(max_length=32)),
-                ('combinations', models.IntegerField(default=0)),
-                ('evaluated', models.IntegerField(default=0)),
-                ('candles_sha256', models.CharField(blank=True, max_length=64)),
-                ('best_params', models.JSONField(blank=True, null=True)),
-                ('best_metrics', models.JSONField(blank=True, null=True)),
-                ('results', models.JSONField(blank=True, default=list)),
-                ('robustness', models.JSONField(blank=True, default=dict)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("owner_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("job_id", models.UUIDField(blank=True, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "request",
+                    models.JSONField(
+                        help_text="the validated request (strategy, space, series...)"
+                    ),
+                ),
+                ("method", models.CharField(max_length=16)),
+                ("metric", models.CharField(max_length=32)),
+                ("combinations", models.IntegerField(default=0)),
+                ("evaluated", models.IntegerField(default=0)),
+                ("candles_sha256", models.CharField(blank=True, max_length=64)),
+                ("best_params", models.JSONField(blank=True, null=True)),
+                ("best_metrics", models.JSONField(blank=True, null=True)),
+                ("results", models.JSONField(blank=True, default=list)),
+                ("robustness", models.JSONField(blank=True, default=dict)),
+                ("error", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='WalkForward',
+            name="WalkForward",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('owner_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('job_id', models.UUIDField(blank=True, null=True, unique=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('request', models.JSONField()),
-                ('windows', models.JSONField(blank=True, default=list)),
-                ('oos_metrics', models.JSONField(blank=True, default=dict)),
-                ('oos_equity', models.BinaryField(blank=True, help_text='npz: timestamps, equity', null=True)),
-                ('candles_sha256', models.CharField(blank=True, max_length=64)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("owner_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("job_id", models.UUIDField(blank=True, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("request", models.JSONField()),
+                ("windows", models.JSONField(blank=True, default=list)),
+                ("oos_metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "oos_equity",
+                    models.BinaryField(blank=True, help_text="npz: timestamps, equity", null=True),
+                ),
+                ("candles_sha256", models.CharField(blank=True, max_length=64)),
+                ("error", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='BacktestRun',
+            name="BacktestRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('owner_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('job_id', models.UUIDField(blank=True, null=True, unique=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('strategy', models.CharField(max_length=100)),
-                ('params', models.JSONField(default=dict)),
-                ('series', models.JSONField(help_text='list of {venue, market_type, symbol, price_type, timeframe}')),
-                ('start_ms', models.BigIntegerField(blank=True, null=True)),
-                ('end_ms', models.BigIntegerField(blank=True, null=True)),
-                ('config', models.JSONField(default=dict, help_text='engine config (EngineConfig.to_dict)')),
-                ('style', models.CharField(default='auto', max_length=16)),
-                ('allow_gaps', models.BooleanField(default=False)),
-                ('bias_checks', models.BooleanField(default=True)),
-                ('seed', models.BigIntegerField(default=0)),
-                ('manifest', models.JSONField(blank=True, default=dict)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('bias', models.JSONField(blank=True, default=dict, help_text='lookahead and warm-up checks')),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('reproduction', models.JSONField(blank=True, help_text="a rerun's comparison with the original run", null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('rerun_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reruns', to='data.backtestrun')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("owner_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("job_id", models.UUIDField(blank=True, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("strategy", models.CharField(max_length=100)),
+                ("params", models.JSONField(default=dict)),
+                (
+                    "series",
+                    models.JSONField(
+                        help_text="list of {venue, market_type, symbol, price_type, timeframe}"
+                    ),
+                ),
+                ("start_ms", models.BigIntegerField(blank=True, null=True)),
+                ("end_ms", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "config",
+                    models.JSONField(
+                        default=dict, help_text="engine config (EngineConfig.to_dict)"
+                    ),
+                ),
+                ("style", models.CharField(default="auto", max_length=16)),
+                ("allow_gaps", models.BooleanField(default=False)),
+                ("bias_checks", models.BooleanField(default=True)),
+                ("seed", models.BigIntegerField(default=0)),
+                ("manifest", models.JSONField(blank=True, default=dict)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "bias",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="lookahead and warm-up checks"
+                    ),
+                ),
+                ("error", models.JSONField(blank=True, null=True)),
+                (
+                    "reproduction",
+                    models.JSONField(
+                        blank=True,
+                        help_text="a rerun's comparison with the original run",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rerun_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reruns",
+                        to="data.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='BacktestResult',
+            name="BacktestResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('arrays', models.BinaryField()),
-                ('bars', models.BigIntegerField()),
-                ('symbols', models.JSONField()),
-                ('equity_sha256', models.CharField(max_length=64)),
-                ('candles_sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='result', to='data.backtestrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("arrays", models.BinaryField()),
+                ("bars", models.BigIntegerField()),
+                ("symbols", models.JSONField()),
+                ("equity_sha256", models.CharField(max_length=64)),
+                ("candles_sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="result",
+                        to="data.backtestrun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='BacktestTrade',
+            name="BacktestTrade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.IntegerField(help_text='0-based, in the order the engine reports them')),
-                ('symbol', models.CharField(max_length=100)),
-                ('direction', models.SmallIntegerField(help_text='1 long, -1 short')),
-                ('entry_bar', models.BigIntegerField()),
-                ('exit_bar', models.BigIntegerField()),
-                ('entry_time_ms', models.BigIntegerField()),
-                ('exit_time_ms', models.BigIntegerField()),
-                ('size', models.FloatField()),
-                ('entry_price', models.FloatField()),
-                ('exit_price', models.FloatField()),
-                ('fees', models.FloatField()),
-                ('pnl', models.FloatField()),
-                ('return_pct', models.FloatField(help_text='pnl / entry value (a fraction)')),
-                ('is_open', models.BooleanField(default=False)),
-                ('exit_reason', models.CharField(blank=True, max_length=32)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trades', to='data.backtestrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.IntegerField(help_text="0-based, in the order the engine reports them"),
+                ),
+                ("symbol", models.CharField(max_length=100)),
+                ("direction", models.SmallIntegerField(help_text="1 long, -1 short")),
+                ("entry_bar", models.BigIntegerField()),
+                ("exit_bar", models.BigIntegerField()),
+                ("entry_time_ms", models.BigIntegerField()),
+                ("exit_time_ms", models.BigIntegerField()),
+                ("size", models.FloatField()),
+                ("entry_price", models.FloatField()),
+                ("exit_price", models.FloatField()),
+                ("fees", models.FloatField()),
+                ("pnl", models.FloatField()),
+                ("return_pct", models.FloatField(help_text="pnl / entry value (a fraction)")),
+                ("is_open", models.BooleanField(default=False)),
+                ("exit_reason", models.CharField(blank=True, max_length=32)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trades",
+                        to="data.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('run', 'number'),
+                "ordering": ("run", "number"),
             },
         ),
         migrations.CreateModel(
-            name='MonteCarlo',
+            name="MonteCarlo",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('owner_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('job_id', models.UUIDField(blank=True, null=True, unique=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('method', models.CharField(max_length=32)),
-                ('n_sims', models.IntegerField()),
-                ('seed', models.BigIntegerField(default=0)),
-                ('ruin_level', models.FloatField(default=0.5)),
-                ('block', models.IntegerField(default=1)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monte_carlos', to='data.backtestrun')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("owner_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("job_id", models.UUIDField(blank=True, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("method", models.CharField(max_length=32)),
+                ("n_sims", models.IntegerField()),
+                ("seed", models.BigIntegerField(default=0)),
+                ("ruin_level", models.FloatField(default=0.5)),
+                ("block", models.IntegerField(default=1)),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("error", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="monte_carlos",
+                        to="data.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='OptimizationChunk',
+            name="OptimizationChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.IntegerField()),
-                ('round', models.IntegerField(default=0, help_text='Bayesian search: the proposal round')),
-                ('combos', models.JSONField(help_text='list of parameter dicts')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=16)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('done', models.IntegerField(default=0)),
-                ('evaluations', models.JSONField(blank=True, default=list, help_text='[{params, metrics}]')),
-                ('returns', models.BinaryField(blank=True, help_text='npz: period returns per combo', null=True)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('optimization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='data.optimization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.IntegerField()),
+                (
+                    "round",
+                    models.IntegerField(default=0, help_text="Bayesian search: the proposal round"),
+                ),
+                ("combos", models.JSONField(help_text="list of parameter dicts")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("done", models.IntegerField(default=0)),
+                (
+                    "evaluations",
+                    models.JSONField(blank=True, default=list, help_text="[{params, metrics}]"),
+                ),
+                (
+                    "returns",
+                    models.BinaryField(
+                        blank=True, help_text="npz: period returns per combo", null=True
+                    ),
+                ),
+                ("error", models.JSONField(blank=True, null=True)),
+                (
+                    "optimization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="data.optimization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('optimization', 'number'),
+                "ordering": ("optimization", "number"),
             },
         ),
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('owner_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('format', models.CharField(choices=[('html', 'Html'), ('pdf', 'Pdf')], max_length=8)),
-                ('job_id', models.UUIDField(blank=True, null=True, unique=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('file_name', models.CharField(blank=True, help_text='name in the storage', max_length=500)),
-                ('size', models.BigIntegerField(blank=True, null=True)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('error', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='data.backtestrun')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("owner_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                (
+                    "format",
+                    models.CharField(choices=[("html", "Html"), ("pdf", "Pdf")], max_length=8),
+                ),
+                ("job_id", models.UUIDField(blank=True, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "file_name",
+                    models.CharField(blank=True, help_text="name in the storage", max_length=500),
+                ),
+                ("size", models.BigIntegerField(blank=True, null=True)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("error", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="data.backtestrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.AddIndex(
-            model_name='backtestrun',
-            index=models.Index(fields=['owner_id', 'created_at'], name='data_backte_owner_i_0a2c49_idx'),
+            model_name="backtestrun",
+            index=models.Index(
+                fields=["owner_id", "created_at"], name="data_backte_owner_i_0a2c49_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='backtesttrade',
-            constraint=models.UniqueConstraint(fields=('run', 'number'), name='data_bt_trade_run_number'),
+            model_name="backtesttrade",
+            constraint=models.UniqueConstraint(
+                fields=("run", "number"), name="data_bt_trade_run_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='optimizationchunk',
-            constraint=models.UniqueConstraint(fields=('optimization', 'number'), name='data_opt_chunk_number'),
+            model_name="optimizationchunk",
+            constraint=models.UniqueConstraint(
+                fields=("optimization", "number"), name="data_opt_chunk_number"
+            ),
         ),
     ]

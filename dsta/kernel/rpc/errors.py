@@ -4,7 +4,6 @@ Their codes start with ``rpc_`` (or are ``remote_unavailable``) so a caller can 
 failure of the transport from an error the domain itself raised and the wire carried across.
 """
 
-
 from dsta.kernel.errors import DstaError, ServiceUnavailable
 
 

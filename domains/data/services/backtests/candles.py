@@ -176,8 +176,11 @@ def load_bars(
     try:
         bars = Bars.from_arrays(
             common,
-            *(np.column_stack(columns[name]) for name in ("open", "high", "low", "close")),
-            np.column_stack(volumes),
+            open=np.column_stack(columns["open"]),
+            high=np.column_stack(columns["high"]),
+            low=np.column_stack(columns["low"]),
+            close=np.column_stack(columns["close"]),
+            volume=np.column_stack(volumes),
             symbols=symbol_names(series),
             timeframe=timeframe.code,
         )

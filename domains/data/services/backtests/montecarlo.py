@@ -100,8 +100,9 @@ def _histogram(values: np.ndarray) -> dict[str, Any]:
     if finite.size == 0:
         return {"edges": [], "counts": []}
     lo, hi = float(finite.min()), float(finite.max())
-    if lo == hi:
-        lo, hi = lo - 0.5 * abs(lo or 1.0) * 1e-6, hi + 0.5 * abs(hi or 1.0) * 1e-6
+    if hi - lo <= 1e-9 * max(1.0, abs(hi)):
+        # One value up to rounding (a reshuffle's final equity): one bin, not 30 empty ones.
+        return {"edges": [lo, hi], "counts": [int(finite.size)]}
     counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS, range=(lo, hi))
     return {"edges": edges.tolist(), "counts": counts.tolist()}
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 from domains.data.models import ChunkStatus, Optimization, OptimizationChunk, RunStatus
 from domains.data.services.backtests.candles import LoadedBars, check_range, load_bars
 from domains.data.services.backtests.errors import from_quant
+from domains.data.services.backtests.evaluation import evaluate_one
 from domains.data.services.backtests.manifest import clean_json
 from domains.data.services.backtests.search_space import (
     bayes_proposals,
@@ -48,8 +49,8 @@ from domains.data.services.backtests.spec import (
     series_keys,
     strategy_class,
 )
-from dsta.kernel.errors import DstaError, InvalidInput
-from dsta.kernel.jobs.api import JobCancelled, start_job
+from dsta.kernel.errors import DstaError, InvalidInput, NotFound
+from dsta.kernel.jobs.api import JobCancelled, get_job, start_job
 from dsta.quant import QuantError, evaluate, periods_per_year
 from dsta.quant.robustness import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
@@ -71,12 +72,9 @@ METRICS = (
 )
 DEFAULT_CHUNK = 25
 MAX_SAMPLES = 100_000
-PBO_PERIODS = 1_024
 PBO_SPLITS = 16
 STALE_AFTER = timedelta(minutes=5)
 POLL_SECONDS = 0.2
-# Columns of the metrics kept per evaluation (the whole summary minus per-symbol tables).
-_DROP_METRICS = ("exit_reasons",)
 
 Progress = Callable[[int, int, str], None]
 Dispatch = Callable[[int], None]
@@ -235,14 +233,6 @@ def _bars_for(study: Optimization) -> LoadedBars:
     return loaded
 
 
-def period_returns(returns: np.ndarray, periods: int = PBO_PERIODS) -> np.ndarray:
-    """Per-bar returns compounded into at most ``periods`` equal, contiguous periods."""
-    n = returns.size
-    edges = np.linspace(0, n, min(n, periods) + 1).astype(np.int64)
-    logs = np.log1p(np.maximum(np.nan_to_num(returns, nan=0.0), -0.999999999))
-    return np.asarray(np.expm1(np.add.reduceat(logs, edges[:-1])))
-
-
 def _claim(chunk_id: int, worker: str) -> bool:
     now = timezone.now()
     return (
@@ -254,8 +244,18 @@ def _claim(chunk_id: int, worker: str) -> bool:
 
 
 def _study_stopped(study_id: Any) -> bool:
-    status = Optimization.objects.filter(pk=study_id).values_list("status", flat=True).first()
-    return status in (RunStatus.CANCELLED, RunStatus.FAILED, None)
+    """True once the study failed or was cancelled, or its parent job was asked to cancel
+    (the kernel's cancel endpoint only flags the job; chunks should not wait for the parent
+    to notice)."""
+    row = Optimization.objects.filter(pk=study_id).values_list("status", "job_id").first()
+    if row is None or row[0] in (RunStatus.CANCELLED, RunStatus.FAILED):
+        return True
+    if row[1] is None:
+        return False
+    try:
+        return get_job(row[1]).cancel_requested
+    except NotFound:
+        return False
 
 
 def chunk_evaluate(*, chunk_id: int, worker: str) -> str:
@@ -309,30 +309,14 @@ def _evaluate_combos(
     style = checked_style(cls, request["style"])
     evaluations: list[dict[str, Any]] = []
     rows = []
-    last_check = time.monotonic()
+    last_check = 0.0  # the first evaluation is followed by a check: it may have taken long
     for j, combo in enumerate(chunk.combos):
-        try:
-            result = evaluate(
-                cls,
-                loaded.bars,
-                combo,
-                config,
-                style=style,
-                keep_returns=True,
-                # The engine's lookahead guard: once per chunk is enough for one strategy.
-                check_lookahead=(j == 0),
-            )
-        except QuantError as error:
-            failure = from_quant(error)
-            evaluations.append(
-                {"params": combo, "error": {"code": failure.code, "message": failure.message}}
-            )
-            rows.append(np.zeros(min(len(loaded.bars), PBO_PERIODS)))
-            continue
-        metrics = {k: v for k, v in result.metrics.items() if k not in _DROP_METRICS}
-        evaluations.append({"params": result.params, "metrics": metrics})
-        assert result.returns is not None
-        rows.append(period_returns(result.returns))
+        # The engine's lookahead guard: once per chunk is enough for one strategy.
+        evaluation, row = evaluate_one(
+            cls, loaded.bars, combo, config, style=style, check_lookahead=(j == 0)
+        )
+        evaluations.append(evaluation)
+        rows.append(row)
         now = time.monotonic()
         if now - last_check > 0.5:
             last_check = now
@@ -422,6 +406,10 @@ def _drive(
             chunk_evaluate(chunk_id=pending[0], worker=worker)
             continue
         if not open_chunks.exists():
+            if _study_stopped(study.pk):
+                # Chunks saw the cancel before the parent's (throttled) check did.
+                _cancel_study(study)
+                raise JobCancelled(str(study.job_id))
             return
         _requeue_stale(study, dispatch)
         time.sleep(POLL_SECONDS)

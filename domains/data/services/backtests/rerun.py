@@ -47,7 +47,7 @@ def compare_runs(
     """
     stored = BacktestResult.objects.filter(run=original).values_list("equity_sha256", flat=True)
     original_equity = stored.first()
-    changed_inputs = []
+    changed_inputs: list[dict[str, Any]] = []
     for path, name, text in _INPUTS:
         before, after = _get(original.manifest, path), _get(manifest, path)
         if before != after:
@@ -64,7 +64,7 @@ def compare_runs(
         for key in set(original.metrics) | set(metrics)
         if original.metrics.get(key) != metrics.get(key)
     )
-    mismatches = []
+    mismatches: list[dict[str, Any]] = []
     if original_equity != equity_sha256:
         mismatches.append(
             {
@@ -86,13 +86,13 @@ def compare_runs(
             }
         )
     identical = not mismatches
-    causes = "; ".join(item["message"] for item in changed_inputs)
+    causes = "; ".join(str(item["message"]) for item in changed_inputs)
     if identical:
         summary = "identical results: same metrics and equity sha256"
         if changed_inputs:
             summary += f" (although {causes})"
     else:
-        summary = "; ".join(item["message"] for item in mismatches)
+        summary = "; ".join(str(item["message"]) for item in mismatches)
         summary += f". Because {causes}" if causes else ". No recorded input changed"
     return {
         "original_run": str(original.id),

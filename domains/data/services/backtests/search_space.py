@@ -14,6 +14,7 @@ batch by expected improvement over a random pool of candidates.
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,8 @@ class Axis:
         """JSON-ready form (stored with the study)."""
         if self.values is not None:
             return {"values": list(self.values)}
+        if self.kind == "int":
+            return {"low": int(self.low), "high": int(self.high), "steps": self.steps}
         return {"low": self.low, "high": self.high, "steps": self.steps}
 
 
@@ -101,8 +104,8 @@ def _axis(cls: type[Strategy], name: str, given: Any) -> Axis:
                     f"parameter {name!r}: a range is {{low, high, steps}}",
                     details={"parameter": name},
                 )
-            low = declared.validate(name, given["low"])
-            high = declared.validate(name, given["high"])
+            low = float(declared.validate(name, given["low"]))
+            high = float(declared.validate(name, given["high"]))
             steps = given.get("steps", DEFAULT_STEPS)
             if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
                 raise InvalidParameters(
@@ -113,7 +116,7 @@ def _axis(cls: type[Strategy], name: str, given: Any) -> Axis:
                 raise InvalidParameters(
                     f"parameter {name!r}: high must be >= low", details={"parameter": name}
                 )
-            return Axis(name, kind, None, float(low), float(high), steps)
+            return Axis(name, kind, None, low, high, steps)
     except QuantError as error:
         raise InvalidParameters(error.message, details=error.details) from None
     raise InvalidParameters(
@@ -206,6 +209,7 @@ def bayes_proposals(
 ) -> list[dict[str, Any]]:
     """The ``count`` unseen candidates with the highest expected improvement."""
     from scipy.stats import norm
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import Matern, WhiteKernel
 
@@ -220,7 +224,10 @@ def bayes_proposals(
     model = GaussianProcessRegressor(
         kernel=Matern(nu=2.5) + WhiteKernel(), normalize_y=True, random_state=seed
     )
-    model.fit(x, y)
+    with warnings.catch_warnings():
+        # A handful of points often pins a length scale to its bound: expected, not news.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x, y)
     mean, std = model.predict(_features(axes, pool), return_std=True)
     best = float(y.max())
     xi = 0.01 * max(abs(best), 1e-12)

@@ -85,8 +85,10 @@ def trade_rows(run: BacktestRun, *, limit: int, offset: int) -> tuple[int, list[
     """(total, one page of trades as dicts) in the engine's order."""
     trades = BacktestTrade.objects.filter(run=run).order_by("number")
     total = trades.count()
-    rows = list(
-        trades[offset : offset + limit].values(
+    page = trades[offset : offset + limit]
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in page.values(
             "number",
             "symbol",
             "direction",
@@ -103,7 +105,7 @@ def trade_rows(run: BacktestRun, *, limit: int, offset: int) -> tuple[int, list[
             "is_open",
             "exit_reason",
         )
-    )
+    ]
     return total, rows
 
 

@@ -141,7 +141,7 @@ def windows_for(
     n: int, train: int, test: int, step: int, anchored: bool
 ) -> list[tuple[int, int, int]]:
     """(train_start, test_start, test_end) bar indices of every full window."""
-    out = []
+    out: list[tuple[int, int, int]] = []
     start = 0
     while start + train + test <= n and len(out) < MAX_WINDOWS:
         out.append((0 if anchored else start, start + train, start + train + test))

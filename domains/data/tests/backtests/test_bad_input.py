@@ -148,6 +148,7 @@ def test_gaps_that_appear_after_the_request_fail_the_job(ada_btc: SeriesKey) -> 
         backtest_execute(run_id=str(run.id))
     run.refresh_from_db()
     assert run.status == "failed"
+    assert run.error is not None
     assert run.error["code"] == "gapped_range"
     assert run.error["details"]["gaps"][0]["start"] == "2018-01-15T10:10:00Z"
 
@@ -161,7 +162,8 @@ def test_a_strategy_that_raises_fails_its_job_and_the_worker_carries_on(
     healthy = _post(analyst, strategy="buy_and_hold", series=series, end=bar(500)).json()
     failed = backtest_worker.finish(broken["job"]["id"])
     assert failed.status is JobStatus.FAILED
-    assert failed.error is not None and failed.error.code == "strategy_failed"
+    assert failed.error is not None
+    assert failed.error.code == "strategy_failed"
     assert "ZeroDivisionError: the strategy divided by zero" in failed.error.message
     run = analyst.get(broken["url"]).json()
     assert run["status"] == "failed"
@@ -185,5 +187,6 @@ def test_a_strategy_that_peeks_ahead_is_refused_by_the_engine_guard(
     ).json()
     final = backtest_worker.finish(started["job"]["id"])
     assert final.status is JobStatus.FAILED
-    assert final.error is not None and final.error.code == "lookahead_detected"
+    assert final.error is not None
+    assert final.error.code == "lookahead_detected"
     assert "uses data from after the decision time" in final.error.message

@@ -10,9 +10,9 @@ from domains.data.models import BacktestRun, BacktestTrade
 from domains.data.selectors import candles_arrays
 from domains.data.tests.backtests.conftest import ETH_BTC, BacktestWorker, bar, series_body
 from dsta.kernel.jobs.api import JobStatus
+from dsta.kernel.market import SeriesKey
 from dsta.quant import Bars, run_backtest
 from dsta.quant.metrics import summary
-from dsta.kernel.market import SeriesKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BASE = "/api/v1/backtest/"
@@ -50,7 +50,8 @@ def test_a_run_goes_through_the_api_and_a_real_worker(
     assert final.status is JobStatus.SUCCEEDED, final.error
     assert (final.done, final.total) == (5, 5)
     job = analyst.get(started["job"]["url"]).json()
-    assert job["status"] == "succeeded" and job["result"]["bars"] == 1200
+    assert job["status"] == "succeeded"
+    assert job["result"]["bars"] == 1200
 
     detail = analyst.get(started["url"]).json()
     assert detail["status"] == "succeeded"
@@ -61,7 +62,8 @@ def test_a_run_goes_through_the_api_and_a_real_worker(
     assert detail["metrics"]["trades"] == expected["trades"] > 5
     manifest = detail["manifest"]
     assert manifest["data"]["bars"] == 1200
-    assert manifest["data"]["start_ms"] == bar(0) and manifest["data"]["end_ms"] == bar(1200)
+    assert manifest["data"]["start_ms"] == bar(0)
+    assert manifest["data"]["end_ms"] == bar(1200)
     assert manifest["engine"]["fill_timing"] == "next_open"
     assert len(manifest["data"]["candles_sha256"]) == 64
     assert len(manifest["strategy"]["code_sha256"]) == 64
@@ -71,9 +73,12 @@ def test_a_run_goes_through_the_api_and_a_real_worker(
     results = analyst.get(
         started["results_url"], {"max_points": 100, "trades_limit": 5, "trades_offset": 5}
     ).json()
-    assert results["downsampled"] is True and len(results["equity"]) <= 100
+    assert results["downsampled"] is True
+    assert len(results["equity"]) <= 100
     times = [point[0] for point in results["equity"]]
-    assert times == sorted(times) and times[0] == bar(0) and times[-1] == bar(1199)
+    assert times == sorted(times)
+    assert times[0] == bar(0)
+    assert times[-1] == bar(1199)
     assert min(p[1] for p in results["equity"]) == pytest.approx(float(reference.equity.min()))
     assert min(p[1] for p in results["drawdown"]) == pytest.approx(expected["max_drawdown"])
     trades = results["trades"]

@@ -86,7 +86,8 @@ def report_content(run: BacktestRun) -> ReportContent:
         )
     arrays = run_arrays(run)
     stamps, equity = arrays["timestamps"], arrays["equity"]
-    initial = float(((run.manifest.get("engine") or {}).get("config") or {}).get("initial_cash"))
+    config = (run.manifest.get("engine") or {}).get("config") or {}
+    initial = float(config.get("initial_cash", 10_000.0))
     drawdown = drawdown_series(equity, initial)
     keep = np.union1d(
         downsample_indices(equity, CHART_POINTS), downsample_indices(drawdown, CHART_POINTS)

@@ -38,8 +38,9 @@ def _summary_page(content: ReportContent) -> Figure:
         f"Fill timing: {engine['fill_timing']}   style: {engine['style']}",
         "Fees maker/taker: {maker} / {taker}".format(**engine["config"]["fees"]),
         f"Engine: {engine['name']} {engine['version']}",
-        f"Candles sha256: {data['candles_sha256']}",
-        f"Strategy code sha256: {strategy['code_sha256']}",
+        # Hashes shortened to fit beside the metrics (the HTML report and the API have them whole).
+        f"Candles sha256: {data['candles_sha256'][:24]}...",
+        f"Strategy code sha256: {strategy['code_sha256'][:24]}...",
         f"Run id: {run.id}",
     ]
     metrics = [f"{label}: {fmt(run.metrics.get(key), kind)}" for key, label, kind in METRIC_ROWS]
@@ -58,12 +59,12 @@ def _summary_page(content: ReportContent) -> Figure:
     figure.text(0.05, y, "Bias checks", fontsize=11, weight="bold")
     y -= 0.035
     for line in checks:
-        figure.text(0.05, y, line[:150], fontsize=8.5)
+        figure.text(0.05, y, line[:110], fontsize=8.5)
         y -= 0.03
-    figure.text(0.62, 0.86, "Performance", fontsize=11, weight="bold")
+    figure.text(0.64, 0.86, "Performance", fontsize=11, weight="bold")
     y = 0.82
     for line in metrics:
-        figure.text(0.62, y, line, fontsize=9)
+        figure.text(0.64, y, line, fontsize=9)
         y -= 0.032
     for i, note in enumerate(content.notes):
         figure.text(0.05, 0.05 + 0.025 * i, note, fontsize=8, color="#666666")
