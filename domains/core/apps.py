@@ -74,12 +74,15 @@ class CoreConfig(AppConfig):
         from domains.core.api import SecretsApi
         from domains.core.events import NotificationRequested
         from domains.core.handlers import (
+            FILL_SUBSCRIBER,
             JOB_FINISHED_SUBSCRIBER,
             NOTIFICATION_REQUESTED_SUBSCRIBER,
             on_job_finished_notify_owner,
             on_notification_requested,
+            on_order_filled_notify_owner,
         )
         from domains.core.services.secrets import SecretsService
+        from domains.exchange.events import OrderFilled
         from dsta.kernel import rpc
         from dsta.kernel.bus import subscribe
         from dsta.kernel.jobs.events import JobFinished
@@ -91,5 +94,6 @@ class CoreConfig(AppConfig):
             subscriber=NOTIFICATION_REQUESTED_SUBSCRIBER,
         )
         subscribe(JobFinished, on_job_finished_notify_owner, subscriber=JOB_FINISHED_SUBSCRIBER)
+        subscribe(OrderFilled, on_order_filled_notify_owner, subscriber=FILL_SUBSCRIBER)
         # httpx logs request URLs: a Telegram URL carries the bot token.
         install_log_redaction()

@@ -19,6 +19,7 @@ from domains.core.services.login import LOGIN_AUDITED_ATTRIBUTE
 from domains.core.services.notifications import notification_send
 from domains.core.services.roles import ensure_roles, give_default_role
 from domains.core.services.watch import config_watch_broadcast
+from domains.exchange.events import OrderFilled
 from dsta.kernel.errors import DstaError
 from dsta.kernel.jobs.events import JobFinished
 
@@ -197,4 +198,45 @@ def on_job_finished_notify_owner(event: JobFinished) -> None:
         logger.warning(
             "job notification dropped",
             extra={"job_id": str(event.job_id), "code": exc.code, "reason": exc.message},
+        )
+
+
+FILL_SUBSCRIBER = "core.fill_notifications"
+
+
+def on_order_filled_notify_owner(event: OrderFilled) -> None:
+    """Tell the account's owner about a fill (low priority: fills are frequent; the user's
+    preferences decide the channels). One notification per (venue, fill id)."""
+    if event.owner_id is None:
+        return
+    order = event.client_order_id or event.venue_order_id or "?"
+    fee = f"{event.fee} {event.fee_currency}" if event.fee_currency else f"{event.fee}"
+    try:
+        notification_send(
+            owner_id=event.owner_id,
+            priority="low",
+            subject=f"{event.side} {event.amount} {event.symbol} @ {event.price}",
+            body=(
+                f"Order {order} on {event.venue} filled {event.amount} {event.symbol} at "
+                f"{event.price} (fee {fee})."
+            ),
+            template=None,
+            variables=None,
+            channels=None,
+            dedupe_key=f"fill:{event.venue}:{event.fill_id}",
+            data={
+                "account_id": str(event.account_id),
+                "venue": event.venue,
+                "symbol": event.symbol,
+                "side": event.side,
+                "price": str(event.price),
+                "amount": str(event.amount),
+                "client_order_id": event.client_order_id,
+            },
+            source="event:exchange",
+        )
+    except DstaError as exc:
+        logger.warning(
+            "fill notification dropped",
+            extra={"fill_id": event.fill_id, "code": exc.code, "reason": exc.message},
         )

@@ -50,10 +50,13 @@ class OrderFilled(Event):
     """
 
     name: ClassVar[str] = "dsta.exchange.order.filled.v1"
-    minor: ClassVar[int] = 0
+    minor: ClassVar[int] = 1  # 1: owner_id added
 
     fill_id: str = Field(description="The venue's trade id of this fill.")
     account_id: UUID = Field(description="The exchange account the order belongs to.")
+    owner_id: int | None = Field(
+        default=None, description="The user owning the account (core's user id), when known."
+    )
     venue: str = Field(description="binance, gateio, htx or paper.")
     symbol: str = Field(description="ccxt unified symbol, e.g. 'BTC/USDT'.")
     client_order_id: str | None = Field(description="Our id of the order, when known.")

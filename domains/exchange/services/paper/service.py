@@ -351,11 +351,19 @@ class PaperExchange:
     def _publish_order_events(venue: str, result: EngineResult) -> None:
         for order in result.orders:
             publish(_order_updated(venue, order))
+        owners: dict[UUID, int | None] = {}
         for fill in result.fills:
+            if fill.account_id not in owners:
+                owners[fill.account_id] = (
+                    PaperAccount.objects.filter(pk=fill.account_id)
+                    .values_list("owner_id", flat=True)
+                    .first()
+                )
             publish(
                 OrderFilled(
                     fill_id=fill.fill_id,
                     account_id=fill.account_id,
+                    owner_id=owners[fill.account_id],
                     venue=venue,
                     symbol=fill.symbol,
                     client_order_id=fill.client_order_id,

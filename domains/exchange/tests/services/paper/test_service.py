@@ -239,3 +239,18 @@ def test_subscribers_get_the_same_events_a_venue_would_send(
         e for e in delivered if type(e).__name__ in ("OrderBookUpdated", "TickerUpdated")
     ]
     assert {type(e).__name__ for e in market_data} == {"OrderBookUpdated", "TickerUpdated"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fills_name_the_account_owner_so_core_can_tell_them(
+    paper: PaperExchange, delivered: list[object]
+):
+    account = paper.create_account(name="owned", balances={"USDT": Decimal("1000")}, owner_id=7)
+    paper.feed_book(book=BOOK)
+    ack = paper.place_order(account_id=account, request=limit(OrderSide.BUY, "0.6", "102.00"))
+    fills = [
+        e
+        for e in delivered
+        if isinstance(e, OrderFilled) and e.client_order_id == ack.client_order_id
+    ]
+    assert [f.owner_id for f in fills] == [7, 7]
