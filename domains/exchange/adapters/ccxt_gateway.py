@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import ccxt
@@ -295,23 +295,7 @@ class CcxtVenue:
         self, account_id: UUID, symbol: str | None, client_order_ids: list[str] | None
     ) -> CancelResult:
         """Cancel each listed order (or each open one), reporting failures per order."""
-        if client_order_ids is None:
-            targets = [(o.symbol, o.client_order_id) for o in self.open_orders(account_id, symbol)]
-        else:
-            if symbol is None:
-                raise InvalidOrder(
-                    f"{self.venue} needs the symbol to cancel by client order id",
-                    details={"field": "symbol"},
-                )
-            targets = [(symbol, cid) for cid in client_order_ids]
-        canceled: list[OrderAck] = []
-        failed: list[CancelFailure] = []
-        for target_symbol, client_order_id in targets:
-            try:
-                canceled.append(self.cancel_order(account_id, target_symbol, client_order_id))
-            except ExchangeFailure as error:
-                failed.append(CancelFailure(client_order_id, error.code, error.message))
-        return CancelResult(canceled=tuple(canceled), failed=tuple(failed))
+        return cancel_each(self, account_id, symbol, client_order_ids)
 
     def open_orders(self, account_id: UUID, symbol: str | None) -> list[OrderAck]:
         if symbol is not None:
@@ -376,3 +360,35 @@ def _complete(ack: OrderAck, request: OrderRequest, client_order_id: str) -> Ord
         post_only=request.post_only,
         reduce_only=request.reduce_only,
     )
+
+
+class _Cancels(Protocol):
+    venue: str
+
+    def open_orders(self, account_id: UUID, symbol: str | None) -> list[OrderAck]: ...
+
+    def cancel_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck: ...
+
+
+def cancel_each(
+    venue: _Cancels, account_id: UUID, symbol: str | None, client_order_ids: list[str] | None
+) -> CancelResult:
+    """Batch cancel as one order at a time through ``venue`` (none of our venues has an atomic
+    batch by client order id): the listed orders, or every open one; failures per order."""
+    if client_order_ids is None:
+        targets = [(o.symbol, o.client_order_id) for o in venue.open_orders(account_id, symbol)]
+    else:
+        if symbol is None:
+            raise InvalidOrder(
+                f"{venue.venue} needs the symbol to cancel by client order id",
+                details={"field": "symbol"},
+            )
+        targets = [(symbol, cid) for cid in client_order_ids]
+    canceled: list[OrderAck] = []
+    failed: list[CancelFailure] = []
+    for target_symbol, client_order_id in targets:
+        try:
+            canceled.append(venue.cancel_order(account_id, target_symbol, client_order_id))
+        except ExchangeFailure as error:
+            failed.append(CancelFailure(client_order_id, error.code, error.message))
+    return CancelResult(canceled=tuple(canceled), failed=tuple(failed))

@@ -17,13 +17,11 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
-from domains.exchange.adapters.ccxt_gateway import CcxtVenue
+from domains.exchange.adapters.ccxt_gateway import CcxtVenue, cancel_each
 from domains.exchange.api import (
     AccountBalances,
-    CancelFailure,
     CancelResult,
     Candle,
-    ExchangeFailure,
     Fill,
     InvalidOrder,
     MarketInfo,
@@ -125,23 +123,8 @@ class LiveVenue:
     ) -> CancelResult:
         if self.guard is None:
             return self.adapter.cancel_orders(account_id, symbol, client_order_ids)
-        if client_order_ids is None:
-            targets = [(o.symbol, o.client_order_id) for o in self.open_orders(account_id, symbol)]
-        else:
-            if symbol is None:
-                raise InvalidOrder(
-                    f"{self.venue} needs the symbol to cancel by client order id",
-                    details={"field": "symbol"},
-                )
-            targets = [(symbol, cid) for cid in client_order_ids]
-        canceled: list[OrderAck] = []
-        failed: list[CancelFailure] = []
-        for target_symbol, client_order_id in targets:
-            try:
-                canceled.append(self.cancel_order(account_id, target_symbol, client_order_id))
-            except ExchangeFailure as error:
-                failed.append(CancelFailure(client_order_id, error.code, error.message))
-        return CancelResult(canceled=tuple(canceled), failed=tuple(failed))
+        # One guarded cancel per order, so each passes the limiter and the breaker.
+        return cancel_each(self, account_id, symbol, client_order_ids)
 
     def open_orders(self, account_id: UUID, symbol: str | None) -> list[OrderAck]:
         return self._read(lambda: self.adapter.open_orders(account_id, symbol))
