@@ -270,6 +270,10 @@ PASSWORD_HASHERS = [
 # Django's model backend plus the login lockout (admin and API logins alike).
 AUTHENTICATION_BACKENDS = ["domains.core.backends.LockoutModelBackend"]
 
+# --- exchange ---------------------------------------------------------------------------------
+# Days of exchange request/response log kept; a daily job prunes older rows.
+EXCHANGE_REQUEST_LOG_RETENTION_DAYS = env.int("EXCHANGE_REQUEST_LOG_RETENTION_DAYS", default=14)
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Core's classes put a kernel Principal on request.auth; the first one's header
