@@ -77,8 +77,13 @@ class VenueGuard:
                     str(details.get("venue_error") or error.code) + ": " + error.message[:120]
                 )
             raise
-        except ExchangeFailure:
-            self.breaker.record_success()  # a refusal is an answer
+        except ExchangeFailure as error:
+            if _answered_by_venue(error):
+                self.breaker.record_success()  # a refusal is an answer
+            else:
+                # Refused by our own checks (unknown symbol, below minimum): the venue was
+                # never asked, so this says nothing about its health.
+                self.breaker.record_neutral(probe)
             raise
         except BaseException:
             self.breaker.record_neutral(probe)
@@ -169,6 +174,11 @@ class VenueGuard:
                 f"{self.venue} says order {client_order_id!r} exists but cannot find it",
                 details={"venue": self.venue, "client_order_id": client_order_id},
             ) from error
+
+
+def _answered_by_venue(error: ExchangeFailure) -> bool:
+    """Errors normalised from a venue's response carry the venue's error class name."""
+    return isinstance(error.details, dict) and "venue_error" in error.details
 
 
 def _from_limiter(error: ExchangeFailure) -> bool:

@@ -8,7 +8,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from domains.exchange.api import VenueUnavailable
+from domains.exchange.api import InvalidOrder, UnknownSymbol, VenueUnavailable
 from domains.exchange.services.resilience.breaker import (
     BreakerSettings,
     BreakerState,
@@ -19,6 +19,7 @@ from domains.exchange.services.resilience.breaker import (
     RedisBreakerStore,
     Transition,
 )
+from domains.exchange.services.resilience.guard import VenueGuard
 from domains.exchange.tests.resilience.conftest import SimClock
 
 SETTINGS = BreakerSettings(failure_threshold=3, window=10, cooldown=30, probe_timeout=15)
@@ -191,3 +192,30 @@ def test_while_redis_is_down_the_breaker_works_on_local_state():
         subject.record_failure("refused")
     assert subject.state() is BreakerState.OPEN
     assert store.backend == "local"
+
+
+def test_a_probe_refused_by_our_own_checks_does_not_close_it(store):
+    """An unknown symbol is refused before any request: the venue's health is still unknown."""
+    clock = SimClock()
+    subject = breaker(store, clock, [])
+    guard = VenueGuard(venue="binance", breaker=subject, sleep=lambda _: None)
+    for _ in range(3):
+        subject.record_failure("refused")
+    clock.advance(30)
+
+    def refused_locally() -> None:
+        raise UnknownSymbol("binance: no market DOGE/XYZ", details={"symbol": "DOGE/XYZ"})
+
+    with pytest.raises(UnknownSymbol):
+        guard.attempt(refused_locally)
+    assert subject.state() is not BreakerState.CLOSED
+    token = subject.before_call()
+    assert token  # the probe slot is free for a real request
+    subject.record_neutral(token)
+
+    def refused_by_the_venue() -> None:
+        raise InvalidOrder("binance: bad quantity", details={"venue_error": "InvalidOrder"})
+
+    with pytest.raises(InvalidOrder):
+        guard.attempt(refused_by_the_venue)
+    assert subject.state() is BreakerState.CLOSED  # the venue answered: it is alive
