@@ -7,8 +7,11 @@
 - **Reconnect.** Any drop (closed, reset, timed out, refused) is followed by a new connection
   after an exponential backoff with full jitter; a connection that delivered frames resets the
   backoff. Every subscription is sent again on each new connection.
-- **Frames.** JSON frames go to ``on_message``; a frame that is not JSON is counted and skipped
-  (``on_malformed``), never fatal.
+- **Frames.** Each frame is decoded by ``decode`` (JSON text by default; HTX sends gzip-compressed
+  JSON, see ``gzip_json``) and goes to ``on_message``; a frame that does not decode is counted
+  and skipped (``on_malformed``), never fatal.
+- **Replies.** ``send`` writes a frame on the live connection: application-level pongs (HTX,
+  Gate.io), keepalives and late subscriptions go through it.
 - **Status.** ``on_status(up, reason)`` reports each connection going up or down.
 
 Time goes through ``sleep`` (tests pass one that returns at once) except the idle timeout,
@@ -16,7 +19,9 @@ which is the event loop's.
 """
 
 import asyncio
+import gzip
 import json
+import zlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -29,6 +34,26 @@ from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketExcepti
 logger = logging.getLogger(__name__)
 
 Subscribe = Callable[[list[str]], list[Any]]  # subscriptions -> frames to send on connect
+Decode = Callable[[str | bytes], Any]  # a frame -> the message; ValueError when malformed
+
+
+def text_json(raw: str | bytes) -> Any:
+    """A JSON text frame (Binance, Gate.io)."""
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def gzip_json(raw: str | bytes) -> Any:
+    """A gzip-compressed JSON binary frame (HTX); a text frame is read as plain JSON."""
+    if isinstance(raw, str):
+        return json.loads(raw)
+    try:
+        return json.loads(gzip.decompress(raw))
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"not gzip: {error}") from error
+
+
+class NotConnected(Exception):
+    """``send`` was called while no connection is up."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,7 @@ class ReconnectingStream:
         on_status: Callable[[bool, str], Awaitable[None]] = _nothing,
         on_malformed: Callable[[str], Awaitable[None]] = _nothing,
         on_connect: Callable[[], Awaitable[None]] = _nothing,
+        decode: Decode = text_json,
         settings: StreamSettings | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -84,6 +110,7 @@ class ReconnectingStream:
         self.on_status = on_status
         self.on_malformed = on_malformed
         self.on_connect = on_connect
+        self.decode = decode
         self.settings = settings or StreamSettings()
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
@@ -100,6 +127,17 @@ class ReconnectingStream:
             task = asyncio.ensure_future(self._connection.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    async def send(self, frame: Any) -> None:
+        """Write ``frame`` (a str, or JSON-encoded) on the current connection."""
+        connection = self._connection
+        if connection is None:
+            raise NotConnected(f"no connection to {self.url}")
+        await connection.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None
 
     @property
     def stopped(self) -> bool:
@@ -158,13 +196,12 @@ class ReconnectingStream:
                         f"no frame for {self.settings.idle_timeout:g}s: stale"
                     ) from None
                 delivered = True
-                text = raw.decode() if isinstance(raw, bytes) else raw
                 try:
-                    message = json.loads(text)
-                except ValueError:
+                    message = self.decode(raw)
+                except ValueError:  # json.JSONDecodeError and UnicodeDecodeError included
                     self.stats.malformed += 1
                     logger.warning("venue stream: malformed frame skipped", extra={"url": self.url})
-                    await self.on_malformed(text[:200])
+                    await self.on_malformed(_preview(raw))
                     continue
                 self.stats.messages += 1
                 await self.on_message(message)
@@ -177,6 +214,10 @@ class ReconnectingStream:
         _done, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
+
+
+def _preview(raw: str | bytes) -> str:
+    return raw[:200] if isinstance(raw, str) else repr(raw[:100])
 
 
 def _describe(error: BaseException) -> str:
