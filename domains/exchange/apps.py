@@ -15,16 +15,19 @@ class ExchangeConfig(AppConfig):
             OrderFilled,
             OrderUpdated,
             TickerUpdated,
+            TradeExecuted,
         )
         from domains.exchange.handlers import (
             STREAM_BOOKS_SUBSCRIBER,
             STREAM_FILLS_SUBSCRIBER,
             STREAM_ORDERS_SUBSCRIBER,
             STREAM_TICKERS_SUBSCRIBER,
+            STREAM_TRADES_SUBSCRIBER,
             on_order_book_updated_push_to_stream,
             on_order_filled_push_to_stream,
             on_order_updated_push_to_stream,
             on_ticker_updated_push_to_stream,
+            on_trade_executed_push_to_stream,
         )
         from domains.exchange.services.gateway import ExchangeGateway
         from dsta.kernel import rpc
@@ -42,4 +45,7 @@ class ExchangeConfig(AppConfig):
             OrderBookUpdated,
             on_order_book_updated_push_to_stream,
             subscriber=STREAM_BOOKS_SUBSCRIBER,
+        )
+        subscribe(
+            TradeExecuted, on_trade_executed_push_to_stream, subscriber=STREAM_TRADES_SUBSCRIBER
         )

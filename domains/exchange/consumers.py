@@ -3,12 +3,13 @@ and the tickers and books of the symbols they subscribe to.
 
 Client frames::
 
-    {"action": "subscribe", "symbols": ["BTC-USDT"], "channels": ["ticker", "orderbook"]}
+    {"action": "subscribe", "symbols": ["BTC-USDT"], "channels": ["ticker", "orderbook", "trades"]}
     {"action": "unsubscribe", "symbols": ["BTC-USDT"]}
 
 Server frames: ``{"type": "subscribed", "symbols": [...], "channels": [...]}``,
 ``{"type": "order", "order": {...}}``, ``{"type": "fill", "fill": {...}}``,
-``{"type": "ticker", "ticker": {...}}``, ``{"type": "orderbook", "book": {...}}`` and
+``{"type": "ticker", "ticker": {...}}``, ``{"type": "orderbook", "book": {...}}``,
+``{"type": "trade", "trade": {...}}`` (the public tape; ``channels`` defaults to all three) and
 ``{"type": "error", "error": {"code", "message", "details"}}`` for a bad frame (the
 connection stays open). Close codes: 4401 not signed in, 4404 unknown venue.
 """
@@ -25,7 +26,7 @@ from dsta.kernel.market import symbol_from_url
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_UNKNOWN_VENUE = 4404
 MAX_SYMBOLS = 50
-CHANNELS = ("ticker", "orderbook")
+CHANNELS = ("ticker", "orderbook", "trades")
 
 
 class ExchangeStreamConsumer(AsyncJsonWebsocketConsumer):
@@ -121,6 +122,10 @@ class ExchangeStreamConsumer(AsyncJsonWebsocketConsumer):
     async def exchange_orderbook(self, message: dict[str, Any]) -> None:
         if "orderbook" in self.channels.get(message["book"]["symbol"], ()):
             await self.send_json({"type": "orderbook", "book": message["book"]})
+
+    async def exchange_trade(self, message: dict[str, Any]) -> None:
+        if "trades" in self.channels.get(message["trade"]["symbol"], ()):
+            await self.send_json({"type": "trade", "trade": message["trade"]})
 
     # --- helpers ------------------------------------------------------------------------------
 

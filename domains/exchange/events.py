@@ -84,6 +84,23 @@ class TickerUpdated(Event):
     last: Decimal | None = Field(default=None, description="Last trade price.")
 
 
+class TradeExecuted(Event):
+    """One trade on a market's public tape (transient: at most once). ``side`` is the
+    aggressor's (the taker's) side, as venues report it."""
+
+    name: ClassVar[str] = "dsta.exchange.trade.executed.v1"
+    minor: ClassVar[int] = 0
+    durable: ClassVar[bool] = False
+
+    venue: str = Field(description="binance, gateio, htx or paper.")
+    symbol: str = Field(description="ccxt unified symbol.")
+    trade_id: str = Field(description="The venue's id of the trade.")
+    price: Decimal = Field(description="Execution price.")
+    amount: Decimal = Field(description="Executed amount in the base currency.")
+    side: str | None = Field(description="The aggressor's side (buy or sell), when known.")
+    traded_at: datetime = Field(description="When the trade happened on the venue.")
+
+
 class OrderBookUpdated(Event):
     """A new order-book snapshot of a market (transient). Levels are ``[price, amount]``,
     bids best first, asks best first, at most the depth the publisher chose."""

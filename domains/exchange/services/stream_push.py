@@ -1,7 +1,7 @@
 """Pushing exchange events to the websocket stream (``WS /api/v1/exchange/{venue}/stream``).
 
 Order updates and fills go to the group of the account's owner (every open stream of that user;
-the consumer keeps those of its venue); tickers and books go to a group per (venue, symbol),
+the consumer keeps those of its venue); tickers, trades and books go to a group per (venue, symbol),
 which a stream joins when it subscribes to the symbol.
 """
 
@@ -11,7 +11,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from domains.exchange.events import OrderBookUpdated, OrderFilled, OrderUpdated, TickerUpdated
+from domains.exchange.events import (
+    OrderBookUpdated,
+    OrderFilled,
+    OrderUpdated,
+    TickerUpdated,
+    TradeExecuted,
+)
 from domains.exchange.services.accounts import account_get
 from dsta.kernel.market import symbol_to_url
 
@@ -106,3 +112,9 @@ def push_order_book(event: OrderBookUpdated) -> None:
     """A book snapshot, to the streams subscribed to its market."""
     book = _json(event, "venue", "symbol", "bids", "asks", "sequence", "occurred_at")
     _send(market_group(event.venue, event.symbol), {"type": "exchange.orderbook", "book": book})
+
+
+def push_trade(event: TradeExecuted) -> None:
+    """A public trade, to the streams subscribed to its market."""
+    trade = _json(event, "venue", "symbol", "trade_id", "price", "amount", "side", "traded_at")
+    _send(market_group(event.venue, event.symbol), {"type": "exchange.trade", "trade": trade})

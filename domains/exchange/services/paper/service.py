@@ -23,14 +23,22 @@ from domains.exchange.api import (
     DuplicateOrder,
     ExchangeFailure,
     Fill,
+    Liquidity,
     MarketInfo,
     OrderAck,
     OrderBook,
     OrderRequest,
+    OrderSide,
     Ticker,
     UnknownSymbol,
 )
-from domains.exchange.events import OrderBookUpdated, OrderFilled, OrderUpdated, TickerUpdated
+from domains.exchange.events import (
+    OrderBookUpdated,
+    OrderFilled,
+    OrderUpdated,
+    TickerUpdated,
+    TradeExecuted,
+)
 from domains.exchange.models import PaperAccount, PaperBalance, PaperMarket, PaperOrder
 from domains.exchange.selectors import (
     paper_balances,
@@ -378,6 +386,7 @@ class PaperExchange:
                     occurred_at=fill.timestamp,
                 )
             )
+            publish(_tape_trade(venue, fill))
 
     @staticmethod
     def _publish_market_data(book: OrderBook) -> None:
@@ -426,3 +435,24 @@ def _order_updated(venue: str, order: PaperOrderState) -> OrderUpdated:
         updated_at=order.updated_at,
         occurred_at=order.updated_at,
     )
+
+
+def _tape_trade(venue: str, fill: Fill) -> TradeExecuted:
+    """A paper fill as the paper venue's public trade: its counterparty is the modelled book,
+    so every fill is one print, the aggressor being the taker (a resting maker order was hit by
+    the other side)."""
+    aggressor = fill.side if fill.liquidity is not Liquidity.MAKER else _opposite(fill.side)
+    return TradeExecuted(
+        venue=venue,
+        symbol=fill.symbol,
+        trade_id=fill.fill_id,
+        price=fill.price,
+        amount=fill.amount,
+        side=aggressor.value,
+        traded_at=fill.timestamp,
+        occurred_at=fill.timestamp,
+    )
+
+
+def _opposite(side: OrderSide) -> OrderSide:
+    return OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY

@@ -89,7 +89,7 @@ def test_the_stream_pushes_the_users_orders_fills_and_subscribed_market_data(
         assert await mine.receive_json_from() == {
             "type": "subscribed",
             "symbols": ["BTC/USDT"],
-            "channels": ["orderbook", "ticker"],
+            "channels": ["orderbook", "ticker", "trades"],
         }
 
         await database_sync_to_async(feed)("59995.00", "60005.00")
@@ -100,10 +100,20 @@ def test_the_stream_pushes_the_users_orders_fills_and_subscribed_market_data(
 
         placed = await database_sync_to_async(buy)(account, "60005.00")  # crosses: fills
         order_frames = await frames_until(mine, "fill")
+        if not any(f["type"] == "trade" for f in order_frames):
+            order_frames += await frames_until(mine, "trade")
         updates = [f["order"] for f in order_frames if f["type"] == "order"]
         assert updates[-1]["client_order_id"] == placed.client_order_id
-        fill = order_frames[-1]["fill"]
+        fill = next(f["fill"] for f in order_frames if f["type"] == "fill")
         assert (fill["price"], fill["amount"]) == ("60005.00", "0.01")
+        # The fill is also a print on the paper venue's public tape, the buyer the aggressor.
+        trade = next(f["trade"] for f in order_frames if f["type"] == "trade")
+        assert (trade["trade_id"], trade["price"], trade["amount"], trade["side"]) == (
+            fill["fill_id"],
+            "60005.00",
+            "0.01",
+            "buy",
+        )
 
         # The other user saw nothing of it: no market subscription, not their order.
         assert await theirs.receive_nothing(timeout=0.1)
@@ -139,6 +149,41 @@ def test_unsubscribing_stops_market_data(make_user: Callable[..., Any]):
     run(scenario)
 
 
+def test_a_trades_only_subscription_gets_the_tape_and_nothing_else(
+    make_user: Callable[..., Any],
+):
+    watcher, trader = make_user("viewer"), make_user("trader")
+    account = funded_account(trader)
+    feed("59990.00", "60010.00")
+
+    async def scenario() -> None:
+        stream = stream_of(watcher)
+        assert (await stream.connect())[0]
+        await stream.send_json_to(
+            {"action": "subscribe", "symbols": ["BTC-USDT"], "channels": ["trades"]}
+        )
+        assert (await stream.receive_json_from())["channels"] == ["trades"]
+        await database_sync_to_async(feed)("59995.00", "60005.00")
+        assert await stream.receive_nothing(timeout=0.1)  # no ticker, no book
+        await database_sync_to_async(buy)(account, "60005.00")
+        frame = await stream.receive_json_from(timeout=2)
+        # Someone else's print, with no account or owner in it.
+        assert frame["type"] == "trade"
+        assert set(frame["trade"]) == {
+            "venue",
+            "symbol",
+            "trade_id",
+            "price",
+            "amount",
+            "side",
+            "traded_at",
+        }
+        assert frame["trade"]["symbol"] == "BTC/USDT"
+        await stream.disconnect()
+
+    run(scenario)
+
+
 def test_bad_frames_get_an_error_and_the_stream_stays_open(make_user: Callable[..., Any]):
     user = make_user("viewer")
 
@@ -150,7 +195,7 @@ def test_bad_frames_get_an_error_and_the_stream_stays_open(make_user: Callable[.
             '{"action": "dance"}',
             '{"action": "subscribe", "symbols": "BTC-USDT"}',
             '{"action": "subscribe", "symbols": ["BTCUSDT"]}',
-            '{"action": "subscribe", "symbols": ["BTC-USDT"], "channels": ["trades"]}',
+            '{"action": "subscribe", "symbols": ["BTC-USDT"], "channels": ["candles"]}',
         ):
             await stream.send_to(text_data=frame)
             reply = await stream.receive_json_from()
