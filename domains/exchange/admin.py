@@ -8,6 +8,7 @@ balances are set once.
 Venues: ``ExchangeConfig`` (enabled, rate limits, hosts, breaker, request log) per venue, with a
 read-only status page (breaker, health, rate-limit use); live accounts, which name a secret in
 core (its value is never here); the request/response log (read-only, secrets redacted).
+The live order ledger (orders and fills) is read-only: only the ledger service writes it.
 """
 
 from typing import Any
@@ -23,6 +24,8 @@ from domains.exchange.models import (
     ExchangeConfig,
     ExchangeRequestLog,
     LiveAccount,
+    LiveFill,
+    LiveOrder,
     PaperAccount,
     PaperBalance,
     PaperFill,
@@ -259,6 +262,64 @@ class LiveAccountAdmin(admin.ModelAdmin):
         "is_default",
         "created_at",
     )
+
+
+class LiveFillInline(admin.TabularInline):
+    model = LiveFill
+    fields = ("fill_id", "side", "price", "amount", "fee", "fee_currency", "liquidity", "filled_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LiveOrder)
+class LiveOrderAdmin(ReadOnlyAdmin):
+    """The live order ledger: what the venue said about each order, and the reconciler's
+    progress on those whose outcome is unknown. Written only by ``services/orders/ledger.py``."""
+
+    list_display = (
+        "client_order_id",
+        "account",
+        "venue",
+        "symbol",
+        "side",
+        "type",
+        "status",
+        "outcome",
+        "amount",
+        "filled",
+        "price",
+        "lookup_attempts",
+        "created_at",
+    )
+    list_filter = ("status", "outcome", "venue", "side")
+    search_fields = ("client_order_id", "venue_order_id", "symbol")
+    list_select_related = ("account",)
+    date_hierarchy = "created_at"
+    inlines = (LiveFillInline,)
+
+
+@admin.register(LiveFill)
+class LiveFillAdmin(ReadOnlyAdmin):
+    list_display = (
+        "fill_id",
+        "account",
+        "venue",
+        "symbol",
+        "side",
+        "price",
+        "amount",
+        "fee",
+        "fee_currency",
+        "liquidity",
+        "filled_at",
+    )
+    list_filter = ("venue", "side", "liquidity")
+    search_fields = ("fill_id", "client_order_id", "venue_order_id", "symbol")
+    list_select_related = ("account",)
 
 
 @admin.register(ExchangeRequestLog)

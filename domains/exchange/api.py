@@ -161,6 +161,21 @@ class VenueUnavailable(ServiceUnavailable, ExchangeFailure):
     code = "venue_unavailable"
 
 
+class ClockSkew(ServiceUnavailable, ExchangeFailure):
+    """The venue refused a signed request because its timestamp was too far from the venue's
+    clock (Binance -1021, Gate.io ``REQUEST_EXPIRED``, HTX "invalid submission time"), and
+    measuring the venue's clock again and retrying once did not help.
+
+    The venue refused the request before processing it: nothing happened (an order was not
+    placed), so this is not an unknown outcome and there is nothing to reconcile. It is not a
+    ``VenueUnavailable`` for that reason: callers treat those as "maybe it happened; retry or
+    look it up". Fix the host's clock (NTP); ``details.clock_offset_ms`` is our clock minus the
+    venue's as last measured.
+    """
+
+    code = "clock_skew"
+
+
 class AuthFailed(Forbidden, ExchangeFailure):
     """The venue refused the account's credentials (bad key, signature, permissions)."""
 
@@ -535,6 +550,9 @@ class VenueStatus:
     websocket: str | None = None  # "up", "down", or None when no stream was opened
     limiter_backend: str = "local"  # "redis" (shared) or "local"
     rate_limits: tuple[RateLimitUsage, ...] = ()
+    # Our clock minus the venue's in ms (positive: ours is ahead), as last measured; signed
+    # requests are stamped with it. None until measured (or where the venue has no time call).
+    clock_offset_ms: int | None = None
 
 
 # --- the interface ---------------------------------------------------------------------------

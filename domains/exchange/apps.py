@@ -30,10 +30,12 @@ class ExchangeConfig(AppConfig):
             on_trade_executed_push_to_stream,
         )
         from domains.exchange.services.gateway import ExchangeGateway
+        from domains.exchange.services.orders.metrics import register_collector
         from dsta.kernel import rpc
         from dsta.kernel.bus import subscribe
 
         rpc.register(ExchangeApi, ExchangeGateway())
+        register_collector()  # live orders without a verdict, on /metrics
         subscribe(
             OrderUpdated, on_order_updated_push_to_stream, subscriber=STREAM_ORDERS_SUBSCRIBER
         )

@@ -242,3 +242,119 @@ class ExchangeRequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} -> {self.status or self.error}"
+
+
+# --- the live order ledger (services/orders/ledger.py is the only writer) ----------------------
+
+
+class LiveOrderOutcome(models.TextChoices):
+    """Where the ledger stands on an order, beside the venue's own ``status``."""
+
+    SUBMITTING = "submitting", "intent recorded, no answer yet"
+    ACKNOWLEDGED = "acknowledged", "the venue told us its state"
+    UNKNOWN = "unknown", "placement outcome unknown: the reconciler looks it up"
+    NOT_FOUND = "not_found", "looked up repeatedly, never found: declared rejected"
+    REFUSED = "refused", "refused by the venue, or never sent (breaker open, venue off)"
+
+
+class LiveOrder(models.Model):
+    """One order of a live account, as far as we know it: the intent is written before the
+    create request leaves, the venue's answers (placement, lookups, cancels, streams) are
+    merged in monotonically. ``status`` stays empty until the venue has said anything."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(LiveAccount, on_delete=models.PROTECT, related_name="orders")
+    venue = models.CharField(max_length=20)
+    symbol = models.CharField(max_length=60)
+    client_order_id = models.CharField(max_length=64)
+    venue_order_id = models.CharField(max_length=64, blank=True, default="")
+    side = models.CharField(max_length=4, choices=_choices(OrderSide))
+    type = models.CharField(max_length=12, choices=_choices(OrderType))
+    time_in_force = models.CharField(max_length=3, choices=_choices(TimeInForce), default="GTC")
+    post_only = models.BooleanField(default=False)
+    reduce_only = models.BooleanField(default=False)
+    amount = ExactDecimalField()
+    price = ExactDecimalField(null=True, blank=True)
+    stop_price = ExactDecimalField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=_choices(OrderStatus), blank=True, default="", db_index=True
+    )
+    filled = ExactDecimalField(default=Decimal(0))
+    average_price = ExactDecimalField(null=True, blank=True)
+    fee = ExactDecimalField(default=Decimal(0))
+    fee_currency = models.CharField(max_length=20, blank=True, default="")
+    reason = models.CharField(max_length=200, blank=True, default="")
+    outcome = models.CharField(
+        max_length=12,
+        choices=LiveOrderOutcome.choices,
+        default=LiveOrderOutcome.SUBMITTING,
+        db_index=True,
+    )
+    lookup_attempts = models.PositiveIntegerField(
+        default=0, help_text="Reconciler lookups the venue answered with 'no such order'."
+    )
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A reconciler run holds this order until then."
+    )
+    venue_created_at = models.DateTimeField(null=True, blank=True)
+    venue_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("account", "client_order_id"), name="live_order_unique_client_id"
+            ),
+        )
+        indexes = (
+            models.Index(
+                fields=("account", "symbol", "venue_order_id"), name="live_order_venue_id"
+            ),
+            models.Index(fields=("outcome", "status"), name="live_order_outcome_status"),
+        )
+
+    def __str__(self) -> str:
+        state = self.status or self.outcome
+        return f"{self.client_order_id} {self.side} {self.amount} {self.symbol} ({state})"
+
+
+class LiveFill(models.Model):
+    """One execution of a live order, recorded once. Trade ids are unique per market on
+    Binance and HTX, and one trade between two of our accounts (or a self-trade) shows the
+    same id on both sides: the key is (account, symbol, side, fill_id), which for one account
+    and one venue is the (venue, trade id) dedupe the events promise."""
+
+    account = models.ForeignKey(LiveAccount, on_delete=models.PROTECT, related_name="fills")
+    order = models.ForeignKey(
+        LiveOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="fills"
+    )
+    venue = models.CharField(max_length=20)
+    symbol = models.CharField(max_length=60)
+    fill_id = models.CharField(max_length=64)
+    client_order_id = models.CharField(max_length=64, blank=True, default="")
+    venue_order_id = models.CharField(max_length=64, blank=True, default="")
+    side = models.CharField(max_length=4, choices=_choices(OrderSide))
+    price = ExactDecimalField()
+    amount = ExactDecimalField()
+    fee = ExactDecimalField(default=Decimal(0))
+    fee_currency = models.CharField(max_length=20, blank=True, default="")
+    liquidity = models.CharField(max_length=5, choices=_choices(Liquidity), blank=True, default="")
+    filled_at = models.DateTimeField(db_index=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("filled_at", "id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("account", "symbol", "side", "fill_id"), name="live_fill_unique"
+            ),
+        )
+        indexes = (
+            models.Index(fields=("account", "symbol", "venue_order_id"), name="live_fill_order"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.symbol} @ {self.price} ({self.fill_id})"

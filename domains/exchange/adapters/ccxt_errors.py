@@ -5,6 +5,12 @@ specific classes first, since ``OrderNotFound`` and ``DuplicateOrderId`` are ``I
 and ``RateLimitExceeded`` is a ``NetworkError``. An error whose outcome we cannot know (network,
 bad response, an unmapped venue error) becomes ``VenueUnavailable``: for an order that means
 "look it up by client order id before anything else", never "resend".
+
+A venue refusing a signed request's timestamp becomes ``ClockSkew`` (the request was refused
+before processing: nothing to reconcile; ``ccxt_clock`` resyncs and retries once). ccxt classes
+Binance's -1021 as ``InvalidNonce``, but files Gate.io's and HTX's equivalents under
+``AuthenticationError``, which would read as "the key is bad"; those are recognised by their
+payload (``_CLOCK_REFUSALS``).
 """
 
 import re
@@ -14,6 +20,7 @@ import ccxt
 
 from domains.exchange.api import (
     AuthFailed,
+    ClockSkew,
     DuplicateOrder,
     ExchangeFailure,
     InsufficientFunds,
@@ -35,7 +42,8 @@ _MAPPING: tuple[tuple[type[Exception], type[ExchangeFailure]], ...] = (
     (ccxt.AuthenticationError, AuthFailed),  # PermissionDenied, AccountSuspended too
     (ccxt.DDoSProtection, VenueRateLimited),
     (ccxt.RateLimitExceeded, VenueRateLimited),  # a sibling of DDoSProtection in ccxt 4
-    (ccxt.NetworkError, VenueUnavailable),  # timeouts, maintenance, nonce trouble
+    (ccxt.InvalidNonce, ClockSkew),  # a NetworkError in ccxt; Binance -1021
+    (ccxt.NetworkError, VenueUnavailable),  # timeouts, maintenance
     (ccxt.OperationFailed, VenueUnavailable),  # bad/null responses, cancel pending
     (ccxt.BadRequest, InvalidOrder),
     (ccxt.ArgumentsRequired, InvalidOrder),
@@ -49,6 +57,21 @@ _SECRET_QUERY = re.compile(
     r"(signature|Signature|AccessKeyId|apiKey|api_key|KEY|SIGN)=[^&\s\"']+", re.IGNORECASE
 )
 MESSAGE_MAX = 500
+
+# Timestamp refusals ccxt maps to AuthenticationError (ccxt 4.5 ``exceptions`` maps), found in
+# ccxt's message, which is "<ccxt id> <response body>":
+# - Gate.io APIv4: {"label": "REQUEST_EXPIRED", ...}, its "Timestamp" header more than 60 s
+#   from the server's time (APIv4 docs, "Authentication" and the error label list);
+# - HTX spot: {"err-code": "api-signature-not-valid", "err-msg": "Signature not valid: Invalid
+#   submission time or incorrect time format [无效的提交时间...]"} (older answers: the Chinese
+#   text alone); the same code with any other message (bad key, signature, IP) stays an auth
+#   failure.
+_CLOCK_REFUSALS: dict[str, re.Pattern[str]] = {
+    "gateio": re.compile(r'"label"\s*:\s*"REQUEST_EXPIRED"'),
+    "htx": re.compile(
+        r"api-signature-not-valid.*(invalid submission time|无效的提交时间)", re.IGNORECASE
+    ),
+}
 
 
 def our_error_class(error: Exception | type[Exception]) -> type[ExchangeFailure]:
@@ -65,6 +88,8 @@ def normalise(
 ) -> ExchangeFailure:
     """Our error for ``error`` raised by ccxt talking to ``venue``, secrets redacted."""
     ours = our_error_class(error)
+    if ours is AuthFailed and is_clock_refusal(venue, str(error)):
+        ours = ClockSkew
     message = redact(str(error))[:MESSAGE_MAX]
     details: dict[str, object] = {
         "venue": venue,
@@ -76,6 +101,13 @@ def normalise(
         if retry_after is not None:
             details["retry_after"] = retry_after
     return ours(f"{venue}: {message}", details=details)
+
+
+def is_clock_refusal(venue: str, message: str) -> bool:
+    """Whether ccxt's ``message`` is ``venue`` refusing a request's timestamp (beyond what ccxt
+    classes as ``InvalidNonce``)."""
+    pattern = _CLOCK_REFUSALS.get(venue)
+    return pattern is not None and pattern.search(message) is not None
 
 
 def redact(text: str) -> str:

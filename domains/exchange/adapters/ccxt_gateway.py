@@ -5,28 +5,31 @@ class, how to look an order up and cancel it by our client order id, and whether
 is sized in the quote currency (ccxt then needs a price to turn our base amount into a cost).
 
 Rounding and minimum checks happen above, in ``services.live``, before ``send_order`` is called.
-Every ccxt exception leaves this module as one of our error types.
+Every ccxt exception leaves this module as one of our error types. With a ``ClockSync``
+(``ccxt_clock``), a call the venue refuses for its timestamp is sent once more after the
+venue's clock offset was measured again.
 """
 
 import json
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import ccxt
 
 from domains.exchange.adapters import ccxt_parse as parse
-from domains.exchange.adapters.ccxt_errors import normalise
+from domains.exchange.adapters.ccxt_clock import ClockSync, ClockUnsupported
+from domains.exchange.adapters.ccxt_errors import normalise, redact
 from domains.exchange.api import (
     AccountBalances,
     CancelFailure,
     CancelResult,
     Candle,
+    ClockSkew,
     ExchangeFailure,
     Fill,
     InvalidOrder,
@@ -41,6 +44,8 @@ from domains.exchange.api import (
     UnknownSymbol,
     UnknownVenue,
 )
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -163,19 +168,46 @@ class CcxtVenue:
         exchange: ccxt.Exchange,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock_sync: ClockSync | None = None,
     ) -> None:
+        """``clock_sync`` keeps ccxt's signing on the venue's clock (``VenueFactory`` always
+        gives one); without it a timestamp refusal is reported as ``ClockSkew`` at once."""
         self.venue = venue
         self.profile = profile_of(venue)
         self.exchange = exchange
         self.clock = clock
+        self.clock_sync = clock_sync
 
     # --- errors -----------------------------------------------------------------------------
 
-    @contextmanager
-    def _calls(self) -> Iterator[None]:
-        """Every ccxt exception raised inside becomes one of our error types."""
+    def _call(self, operation: Callable[[], R]) -> R:
+        """``operation`` (one ccxt call); every ccxt exception leaves as one of our errors.
+
+        A ``ClockSkew`` refusal is answered by measuring the venue's clock again and calling
+        once more: the venue refused the first request before processing it (even an order:
+        no duplicate is possible). A second refusal, or a failed measurement, is raised as
+        ``ClockSkew`` with the offset in its details.
+        """
+        sync = self.clock_sync
+        if sync is None:
+            return self._normalised(operation)
+        sync.prepare()
+        sent_at = sync.now()
         try:
-            yield
+            return self._normalised(operation)
+        except ClockSkew as refused:
+            try:
+                offset = sync.resync(newer_than=sent_at)
+            except (ClockUnsupported, ccxt.BaseError, ExchangeFailure) as error:
+                raise _skew(refused, offset=None, resync_error=error) from error
+        try:
+            return self._normalised(operation)
+        except ClockSkew as refused_again:
+            raise _skew(refused_again, offset=offset, resync_error=None) from refused_again
+
+    def _normalised(self, operation: Callable[[], R]) -> R:
+        try:
+            return operation()
         except ExchangeFailure:
             raise
         except ccxt.BaseError as error:
@@ -185,8 +217,7 @@ class CcxtVenue:
     # --- market data --------------------------------------------------------------------------
 
     def load_markets(self) -> dict[str, Any]:
-        with self._calls():
-            markets: dict[str, Any] = self.exchange.load_markets()
+        markets: dict[str, Any] = self._call(self.exchange.load_markets)
         return markets
 
     def markets(self) -> list[MarketInfo]:
@@ -212,14 +243,12 @@ class CcxtVenue:
 
     def ticker(self, symbol: str) -> Ticker:
         self.market(symbol)
-        with self._calls():
-            raw = self.exchange.fetch_ticker(symbol)
+        raw = self._call(lambda: self.exchange.fetch_ticker(symbol))
         return parse.ticker(self.venue, raw, self.clock)
 
     def order_book(self, symbol: str, depth: int | None = None) -> OrderBook:
         self.market(symbol)
-        with self._calls():
-            raw = self.exchange.fetch_order_book(symbol, depth)
+        raw = self._call(lambda: self.exchange.fetch_order_book(symbol, depth))
         return parse.order_book(self.venue, symbol, raw, self.clock)
 
     def ohlcv(
@@ -227,15 +256,13 @@ class CcxtVenue:
     ) -> list[Candle]:
         self.market(symbol)
         since_ms = int(since.timestamp() * 1000) if since is not None else None
-        with self._calls():
-            rows = self.exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit)
+        rows = self._call(lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit))
         return parse.candles(rows)
 
     # --- account ------------------------------------------------------------------------------
 
     def balances(self, account_id: UUID) -> AccountBalances:
-        with self._calls():
-            raw = self.exchange.fetch_balance()
+        raw = self._call(self.exchange.fetch_balance)
         return parse.balances(account_id, self.venue, raw, self.clock)
 
     def send_order(
@@ -264,8 +291,8 @@ class CcxtVenue:
                     )
                 price = reference_price
         params = self._order_params(request, client_order_id)
-        with self._calls():
-            raw = self.exchange.create_order(
+        raw = self._call(
+            lambda: self.exchange.create_order(
                 request.symbol,
                 "market" if request.type is OrderType.MARKET else "limit",
                 request.side.value,
@@ -273,6 +300,7 @@ class CcxtVenue:
                 float(price) if price is not None else None,
                 params,
             )
+        )
         ack = self._ack(account_id, raw, client_order_id)
         # Venues answer a placement with little (HTX: the id only): fill in what we sent.
         return _complete(ack, request, client_order_id)
@@ -280,15 +308,13 @@ class CcxtVenue:
     def get_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         self.market(symbol)
         order_id, params = self.profile.lookup(client_order_id)
-        with self._calls():
-            raw = self.exchange.fetch_order(order_id, symbol, params)
+        raw = self._call(lambda: self.exchange.fetch_order(order_id, symbol, params))
         return self._ack(account_id, raw, client_order_id)
 
     def cancel_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         self.market(symbol)
         order_id, params = self.profile.cancel(client_order_id)
-        with self._calls():
-            raw = self.exchange.cancel_order(order_id, symbol, params)
+        raw = self._call(lambda: self.exchange.cancel_order(order_id, symbol, params))
         return self._ack(account_id, raw, client_order_id)
 
     def cancel_orders(
@@ -300,8 +326,7 @@ class CcxtVenue:
     def open_orders(self, account_id: UUID, symbol: str | None) -> list[OrderAck]:
         if symbol is not None:
             self.market(symbol)
-        with self._calls():
-            rows = self.exchange.fetch_open_orders(symbol)
+        rows = self._call(lambda: self.exchange.fetch_open_orders(symbol))
         return [self._ack(account_id, raw, None) for raw in rows]
 
     def my_trades(
@@ -310,8 +335,7 @@ class CcxtVenue:
         if symbol is not None:
             self.market(symbol)
         since_ms = int(since.timestamp() * 1000) if since is not None else None
-        with self._calls():
-            rows = self.exchange.fetch_my_trades(symbol, since_ms, limit)
+        rows = self._call(lambda: self.exchange.fetch_my_trades(symbol, since_ms, limit))
         return [
             parse.fill(account_id=account_id, venue=self.venue, raw=raw, now=self.clock)
             for raw in rows
@@ -344,6 +368,27 @@ class CcxtVenue:
             now=self.clock,
             strip_prefix=self.profile.client_id_prefix,
         )
+
+
+def _skew(
+    refusal: ClockSkew, *, offset: int | None, resync_error: BaseException | None
+) -> ClockSkew:
+    """The refusal that ends a call, saying what the resync found."""
+    details = dict(refusal.details) if isinstance(refusal.details, dict) else {}
+    venue = details.get("venue", "the venue")
+    if resync_error is None:
+        details["clock_offset_ms"] = offset
+        what = (
+            f"{venue} still refuses our request timestamps after measuring its clock again "
+            f"(our clock is {offset:+d} ms off its own)"
+        )
+    else:
+        details["resync_error"] = redact(f"{type(resync_error).__name__}: {resync_error}")[:300]
+        what = f"{venue} refuses our request timestamps and its clock could not be measured"
+    return ClockSkew(
+        f"{what}; nothing was processed. Check this host's clock (NTP). {refusal.message}"[:800],
+        details=details,
+    )
 
 
 def _complete(ack: OrderAck, request: OrderRequest, client_order_id: str) -> OrderAck:

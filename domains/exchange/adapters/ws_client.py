@@ -119,6 +119,7 @@ class ReconnectingStream:
         self._stopped = asyncio.Event()
         self._connection: Any = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._drop_reason: str | None = None
 
     def stop(self) -> None:
         """End ``run``: close the connection (or cut the backoff short). Call it on the loop."""
@@ -127,6 +128,17 @@ class ReconnectingStream:
             task = asyncio.ensure_future(self._connection.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    def reconnect(self, reason: str) -> None:
+        """Close the current connection (a request on it was refused, a subscription must be
+        redone): ``run`` reports it down with ``reason`` and reconnects after its backoff."""
+        connection = self._connection
+        if connection is None or self.stopped:
+            return
+        self._drop_reason = reason
+        task = asyncio.ensure_future(connection.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def send(self, frame: Any) -> None:
         """Write ``frame`` (a str, or JSON-encoded) on the current connection."""
@@ -152,9 +164,10 @@ class ReconnectingStream:
             try:
                 delivered = await self._session()
             except (OSError, TimeoutError, StreamStale, WebSocketException) as error:
-                reason = _describe(error)
+                reason = self._drop_reason or _describe(error)
             finally:
                 self._connection = None
+                self._drop_reason = None
             if self.stopped:
                 break
             self.stats.drops += 1

@@ -5,7 +5,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from domains.exchange.api import OrderSide, OrderType, TimeInForce
+from domains.exchange.api import OrderSide, OrderStatus, OrderType, TimeInForce
+from domains.exchange.models import LiveOrderOutcome
+from domains.exchange.services.orders.selectors import MAX_OFFSET
 
 MAX_BATCH = 100
 
@@ -54,6 +56,16 @@ class BatchCancelBody(AccountChoice):
         max_length=MAX_BATCH,
         help_text="Default: every open order (of symbol, when given).",
     )
+
+
+class OrderListQuery(AccountChoice):
+    status = serializers.ChoiceField(choices=[s.value for s in OrderStatus], required=False)
+    symbol = serializers.CharField(max_length=60, required=False, help_text="BTC-USDT.")
+    outcome = serializers.ChoiceField(
+        choices=LiveOrderOutcome.values, required=False, help_text="Live orders only."
+    )
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
 
 
 class PaperAccountBody(serializers.Serializer):
@@ -208,7 +220,79 @@ class VenueStatusOut(serializers.Serializer):
     websocket = serializers.CharField(allow_null=True)
     limiter_backend = serializers.CharField()
     rate_limits = RateLimitOut(many=True)
+    clock_offset_ms = serializers.IntegerField(
+        allow_null=True, help_text="our clock minus the venue's, ms; null until measured"
+    )
 
 
 class HealthOut(serializers.Serializer):
     venues = VenueStatusOut(many=True)
+
+
+# --- the order ledger -------------------------------------------------------------------------
+
+
+class OrderRecordOut(serializers.Serializer):
+    kind = serializers.CharField(help_text="paper or live.")
+    account_id = serializers.UUIDField()
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    client_order_id = serializers.CharField()
+    venue_order_id = serializers.CharField(allow_null=True)
+    side = serializers.CharField()
+    type = serializers.CharField()
+    status = serializers.CharField(
+        allow_null=True, help_text="Null while the venue has not answered (see outcome)."
+    )
+    outcome = serializers.CharField(
+        allow_null=True,
+        help_text="Live orders: submitting, acknowledged, unknown, not_found or refused.",
+    )
+    amount = MoneyField()
+    filled = MoneyField()
+    remaining = MoneyField()
+    price = MoneyField()
+    stop_price = MoneyField()
+    average_price = MoneyField()
+    fee = MoneyField()
+    fee_currency = serializers.CharField(allow_null=True)
+    time_in_force = serializers.CharField()
+    post_only = serializers.BooleanField()
+    reduce_only = serializers.BooleanField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OrderPageOut(serializers.Serializer):
+    results = OrderRecordOut(many=True)
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
+class ReconciledOrderOut(serializers.Serializer):
+    account_id = serializers.UUIDField()
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    client_order_id = serializers.CharField()
+    result = serializers.CharField(
+        help_text="resolved, updated, unchanged, not_found_yet, rejected, missing, error, "
+        "venue_unavailable."
+    )
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+    fills = serializers.IntegerField(help_text="New fills recorded.")
+    note = serializers.CharField()
+
+
+class ReconcileReportOut(serializers.Serializer):
+    accounts = serializers.IntegerField()
+    checked = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    rejected = serializers.IntegerField(help_text="Declared never to have reached the venue.")
+    not_found_yet = serializers.IntegerField()
+    fills = serializers.IntegerField()
+    venue_failures = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField())
+    orders = ReconciledOrderOut(many=True)

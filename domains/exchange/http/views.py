@@ -6,6 +6,7 @@ caller's account (``account_id`` or their default on the venue; another user's a
 placing and cancelling orders, and opening accounts, need the trader role.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -35,8 +36,12 @@ from domains.exchange.http.serializers import (
     LiveAccountBody,
     OrderAckOut,
     OrderBookOut,
+    OrderListQuery,
+    OrderPageOut,
     OrderPlaceBody,
+    OrderRecordOut,
     PaperAccountBody,
+    ReconcileReportOut,
     TickerOut,
     VenueStatusOut,
 )
@@ -48,6 +53,12 @@ from domains.exchange.services.accounts import (
     live_account_create,
     paper_account_open,
 )
+from domains.exchange.services.orders.reconciler import (
+    ReconcileReport,
+    ReconcileSettings,
+    reconcile_account,
+)
+from domains.exchange.services.orders.selectors import orders_of_owner
 from domains.exchange.services.paper.state import PaperConfig
 from dsta.kernel.errors import InvalidInput, Unauthenticated
 from dsta.kernel.market import symbol_from_url
@@ -168,6 +179,62 @@ class OrderDetailView(_ExchangeView):
             account_id=account.id, symbol=symbol, client_order_id=client_order_id
         )
         return Response(OrderAckOut(ack).data)
+
+
+class OrderListView(_ExchangeView):
+    @extend_schema(
+        operation_id="exchange_orders",
+        tags=["exchange"],
+        parameters=[OrderListQuery],
+        responses={200: OrderPageOut, **_ERRORS},
+    )
+    def get(self, request: Request, venue: str) -> Response:
+        """Your orders on the venue, newest first: paper ones and the live order ledger."""
+        venue = _venue(venue)
+        query = _valid(OrderListQuery(data=request.query_params))
+        owner_id = _owner(request)
+        account_ids = None
+        if query.get("account_id"):
+            account_ids = [self.account(request, venue, query).id]
+        records = orders_of_owner(
+            owner_id=owner_id,
+            venue=venue,
+            account_ids=account_ids,
+            status=query.get("status"),
+            symbol=_symbol(query["symbol"]) if query.get("symbol") else None,
+            outcome=query.get("outcome"),
+            limit=query["limit"],
+            offset=query["offset"],
+        )
+        return Response(
+            {
+                "results": OrderRecordOut(records, many=True).data,
+                "limit": query["limit"],
+                "offset": query["offset"],
+            }
+        )
+
+
+class ReconcileView(_ExchangeView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        operation_id="exchange_reconcile",
+        tags=["exchange"],
+        request=AccountChoice,
+        responses={200: ReconcileReportOut, **_ERRORS},
+    )
+    def post(self, request: Request, venue: str) -> Response:
+        """Look up your account's unresolved and working live orders on the venue now, and
+        record what the venue says (a paper account has nothing to reconcile)."""
+        venue = _venue(venue)
+        account = self.account(request, venue, _valid(AccountChoice(data=request.data)))
+        if account.kind == "paper":
+            return Response(ReconcileReportOut(ReconcileReport()).data)
+        # Asked for by the owner: every working order is checked, however recently heard of.
+        settings = replace(ReconcileSettings.from_settings(), recheck=timedelta(0))
+        report = reconcile_account(account.id, settings=settings)
+        return Response(ReconcileReportOut(report).data)
 
 
 class CancelView(_ExchangeView):

@@ -89,6 +89,12 @@ def account_get(account_id: UUID | str) -> AccountRef | None:
     return _live_ref(live) if live is not None else None
 
 
+def live_accounts_enabled() -> list[AccountRef]:
+    """Every enabled live account, oldest first (the user-data stream supervisor's list)."""
+    rows = LiveAccount.objects.filter(enabled=True).order_by("created_at")
+    return [_live_ref(row) for row in rows]
+
+
 def accounts_of(*, owner_id: int, venue: str | None = None) -> list[AccountRef]:
     """The owner's accounts (on ``venue`` when given), oldest first."""
     papers = PaperAccount.objects.filter(owner_id=owner_id)

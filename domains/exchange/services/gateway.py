@@ -6,15 +6,18 @@ an account: paper accounts are served by the paper exchange; live accounts by a 
 signing with the account's credentials (read from core's secrets, ``credentials.py``), one per
 account, rebuilt when the credentials change. Every ccxt client is resilient
 (``venues.VenueFactory``): shared rate limits, breaker, retries, failover, request log.
+
+Live orders go through the ledger (``orders/ledger.py``): the intent is committed before the
+create request, the answer (or its absence) after; every lookup, listing and cancel answer is
+merged in too. The ledger publishes ``OrderUpdated`` when an order's state changes.
 """
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from threading import Lock
 from uuid import UUID
-
-from django.utils import timezone
 
 from domains.exchange.adapters.ccxt_gateway import VenueCredentials
 from domains.exchange.api import (
@@ -22,6 +25,8 @@ from domains.exchange.api import (
     AuthFailed,
     CancelResult,
     Candle,
+    DuplicateOrder,
+    ExchangeFailure,
     Fill,
     MarketInfo,
     OrderAck,
@@ -31,16 +36,19 @@ from domains.exchange.api import (
     UnknownAccount,
     UnknownVenue,
     Venue,
+    VenueRateLimited,
     VenueStatus,
+    VenueUnavailable,
 )
-from domains.exchange.events import OrderUpdated
 from domains.exchange.services.accounts import AccountRef, account_get
 from domains.exchange.services.credentials import CredentialStore
 from domains.exchange.services.live import LiveVenue
+from domains.exchange.services.orders import ledger
 from domains.exchange.services.paper.service import PaperExchange
 from domains.exchange.services.venues import VenueFactory
-from dsta.kernel.bus import publish
 from dsta.kernel.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 5000
 MAX_CANDLES = 5000
@@ -114,7 +122,7 @@ class ExchangeGateway:
         with self._account(account_id) as live:
             if live is None:
                 return self.paper.place_order(account_id=account_id, request=request)
-            return _announced(live.place_order(account_id, request))
+            return _place_live(live, account_id, request)
 
     def get_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         with self._account(account_id) as live:
@@ -122,7 +130,7 @@ class ExchangeGateway:
                 return self.paper.get_order(
                     account_id=account_id, symbol=symbol, client_order_id=client_order_id
                 )
-            return live.get_order(account_id, symbol, client_order_id)
+            return _recorded(live.get_order(account_id, symbol, client_order_id))
 
     def cancel_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         with self._account(account_id) as live:
@@ -130,7 +138,7 @@ class ExchangeGateway:
                 return self.paper.cancel_order(
                     account_id=account_id, symbol=symbol, client_order_id=client_order_id
                 )
-            return _announced(live.cancel_order(account_id, symbol, client_order_id))
+            return _recorded(live.cancel_order(account_id, symbol, client_order_id))
 
     def cancel_orders(
         self,
@@ -146,14 +154,14 @@ class ExchangeGateway:
                 )
             result = live.cancel_orders(account_id, symbol, client_order_ids)
             for ack in result.canceled:
-                _announced(ack)
+                _recorded(ack)
             return result
 
     def open_orders(self, *, account_id: UUID, symbol: str | None = None) -> list[OrderAck]:
         with self._account(account_id) as live:
             if live is None:
                 return self.paper.open_orders(account_id=account_id, symbol=symbol)
-            return live.open_orders(account_id, symbol)
+            return [_recorded(ack) for ack in live.open_orders(account_id, symbol)]
 
     def my_trades(
         self,
@@ -221,29 +229,65 @@ class ExchangeGateway:
         return venue
 
 
-def _announced(ack: OrderAck) -> OrderAck:
-    """Publish a live order's new state (placed, cancelled) as the paper exchange does; fills
-    of live orders are not seen yet (no user-data stream), so none are published here."""
-    publish(
-        OrderUpdated(
-            account_id=ack.account_id,
-            venue=ack.venue,
-            symbol=ack.symbol,
-            client_order_id=ack.client_order_id,
-            venue_order_id=ack.venue_order_id,
-            side=ack.side.value,
-            type=ack.type.value,
-            status=ack.status.value,
-            amount=ack.amount,
-            filled=ack.filled,
-            price=ack.price,
-            average_price=ack.average_price,
-            fee=ack.fee,
-            fee_currency=ack.fee_currency,
-            reason=ack.reason,
-            updated_at=ack.updated_at or timezone.now(),
+def _place_live(live: LiveVenue, account_id: UUID, request: OrderRequest) -> OrderAck:
+    """Place through the ledger: the intent is committed right before the create request
+    (after our own checks, so an order we refuse leaves no trace), then the answer, a refusal
+    or an unknown outcome is recorded."""
+    sent: list[str] = []
+
+    def record_intent(prepared: OrderRequest) -> None:
+        assert prepared.client_order_id is not None  # LiveVenue fills it in
+        ledger.record_intent(
+            account_id=account_id, request=prepared, client_order_id=prepared.client_order_id
         )
-    )
+        sent.append(prepared.client_order_id)
+
+    try:
+        ack = live.place_order(account_id, request, before_send=record_intent)
+    except BaseException as error:
+        if sent:
+            _record_failed_placement(account_id, sent[0], error)
+        raise
+    try:
+        ledger.record_ack(ack)
+    except Exception:
+        # The order is on the venue: the caller must get its answer. The row stays
+        # "submitting" and the reconciler resolves it.
+        logger.exception(
+            "placed order not recorded in the ledger",
+            extra={"client_order_id": ack.client_order_id, "account_id": str(account_id)},
+        )
+    return ack
+
+
+def _record_failed_placement(account_id: UUID, client_order_id: str, error: BaseException) -> None:
+    """What a placement's error says about the order: unknown (look it up later) or refused."""
+    if not isinstance(error, ExchangeFailure):
+        # An error of ours mid-call (or an interrupt): the request may have left.
+        ledger.record_unknown(
+            account_id=account_id, client_order_id=client_order_id, reason=repr(error)[:200]
+        )
+        return
+    details = error.details if isinstance(error.details, dict) else {}
+    reason = f"{error.code}: {error.message}"
+    if isinstance(error, VenueUnavailable | VenueRateLimited) and "outcome" not in details:
+        # Breaker open, venue switched off, our own limiter: the request never left.
+        ledger.record_refusal(
+            account_id=account_id, client_order_id=client_order_id, reason=f"not sent: {reason}"
+        )
+    elif not isinstance(error, VenueUnavailable | VenueRateLimited | DuplicateOrder):
+        ledger.record_refusal(account_id=account_id, client_order_id=client_order_id, reason=reason)
+    else:
+        # outcome "unknown" (the lookups could not reach the venue), "not_placed" (lookups
+        # found nothing, but venues lag after a create) or a duplicate the venue cannot show
+        # us: only a later lookup can tell.
+        ledger.record_unknown(account_id=account_id, client_order_id=client_order_id, reason=reason)
+
+
+def _recorded(ack: OrderAck) -> OrderAck:
+    """Merge a venue's answer about a live order into the ledger (which publishes
+    ``OrderUpdated`` if it changed the order) and pass it on."""
+    ledger.record_ack(ack)
     return ack
 
 

@@ -73,8 +73,18 @@ class LiveVenue:
     def balances(self, account_id: UUID) -> AccountBalances:
         return self._read(lambda: self.adapter.balances(account_id))
 
-    def place_order(self, account_id: UUID, request: OrderRequest) -> OrderAck:
-        """Round to the market's precision, refuse what breaks its limits, then send."""
+    def place_order(
+        self,
+        account_id: UUID,
+        request: OrderRequest,
+        *,
+        before_send: Callable[[OrderRequest], None] | None = None,
+    ) -> OrderAck:
+        """Round to the market's precision, refuse what breaks its limits, then send.
+
+        ``before_send`` gets the order exactly as it will be sent (rounded, with its client
+        order id) once every check passed, before the create request: the gateway commits
+        the order intent to the ledger there."""
         market = self.market(request.symbol)
         if request.reduce_only and market.market_type is MarketType.SPOT:
             raise InvalidOrder(
@@ -95,6 +105,8 @@ class LiveVenue:
                 account_id, prepared, client_order_id=client_order_id, reference_price=reference
             )
 
+        if before_send is not None:
+            before_send(prepared)
         if self.guard is None:
             return send()
         return self.guard.place(

@@ -4,6 +4,10 @@ venue's guard around every operation.
 ``ccxt_config`` is passed to every ccxt client made (tests give a ``session`` whose transport
 reaches the fake venue; the timeout comes from the venue's settings); ``prepare`` runs on each
 new client (tests install recorded market metadata so nothing is fetched).
+
+Every client keeps its signing on the venue's clock (``adapters/ccxt_clock.py``): it starts
+from the offset the venue's other clients measured, measures it at its first call when none is
+fresh (``clock_check_interval``), and measures again when the venue refuses a timestamp.
 """
 
 from collections.abc import Callable, Mapping
@@ -12,6 +16,7 @@ from uuid import UUID
 
 import ccxt
 
+from domains.exchange.adapters.ccxt_clock import ClockSync
 from domains.exchange.adapters.ccxt_gateway import CcxtVenue, VenueCredentials, new_exchange
 from domains.exchange.adapters.ccxt_hooks import instrument
 from domains.exchange.services.live import LiveVenue
@@ -71,4 +76,12 @@ class VenueFactory:
             venue=venue,
             credential_id=credential_id,
         )
-        return LiveVenue(CcxtVenue(venue, exchange), guard=venue_runtime.guard())
+        clock_sync = ClockSync(
+            exchange,
+            venue=venue,
+            offset=venue_runtime.clock_offset,
+            interval=lambda: venue_runtime.settings.clock_check_interval,
+        )
+        return LiveVenue(
+            CcxtVenue(venue, exchange, clock_sync=clock_sync), guard=venue_runtime.guard()
+        )

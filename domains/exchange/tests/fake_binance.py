@@ -9,15 +9,30 @@ request weights and error codes), independently of ccxt:
 - **Orders** by client order id (``newClientOrderId``): a new order is recorded once; a
   second one with the id of an open order is refused with -2010 "Duplicate order sent.";
   ``GET /api/v3/order?origClientOrderId=`` answers -2013 "Order does not exist." for an
-  unknown id; ``DELETE`` answers -2011 "Unknown order sent.".
+  unknown id; ``DELETE`` answers -2011 "Unknown order sent.". ``fill(...)`` executes part or
+  all of an order (its ``executedQty``, ``cummulativeQuoteQty`` and status follow);
+  ``GET /api/v3/openOrders`` lists the NEW and PARTIALLY_FILLED ones and
+  ``GET /api/v3/myTrades`` ("Account trade list": ``symbol`` required, ``startTime``/
+  ``endTime``/``orderId``/``fromId`` filters, ``limit`` default 500, max 1000, oldest first)
+  the trades.
 - **Faults** scripted per endpoint (``fail(...)``): a 5xx before the order is recorded, the
   documented 503 "execution status unknown" *after* it is recorded, a read timeout after it
   is recorded, malformed JSON.
+- **Its own clock** ("General API Information", "Timing security"): ``GET /api/v3/time``
+  answers ``{"serverTime": ms}`` from the wall clock plus ``skew`` seconds, and a signed
+  request (one carrying ``signature``) is processed only when
+  ``timestamp < serverTime + 1000 and serverTime - timestamp <= recvWindow`` (default 5000);
+  otherwise HTTP 400 with -1021, before anything else happens. ``time_skew`` makes the time
+  endpoint disagree with the clock that checks (a clock resync cannot help).
+
+The request-weight clock is the injected ``clock`` (simulated); the timing checks use the wall
+clock, as ccxt stamps its requests with it.
 """
 
 import json
 import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,11 +92,22 @@ UNKNOWN_EXECUTION = {
 class BinanceSim:
     """``FakeVenue(handler=BinanceSim(clock))``: see the module docstring."""
 
-    def __init__(self, clock: Callable[[], float], *, weight_limit: int = 6000) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        weight_limit: int = 6000,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.clock = clock
         self.weight_limit = weight_limit
+        self.wall = wall
+        self.skew = 0.0  # seconds the venue's clock is ahead of the wall clock
+        self.time_skew: float | None = None  # what GET /api/v3/time adds instead, when set
+        self.rejected_1021 = 0
         self.orders: dict[str, dict[str, Any]] = {}  # by client order id
         self.order_posts: list[str] = []  # client order id of every POST that reached us
+        self.trades: list[dict[str, Any]] = []  # the account's trades, oldest first
         self.weights: list[tuple[float, int]] = []  # (arrival, weight) of admitted requests
         self.rejected_429 = 0
         self.book: dict[str, Any] = {
@@ -95,6 +121,7 @@ class BinanceSim:
         self.listen_key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
         self._faults: dict[tuple[str, str], deque[Fault]] = {}
         self._ids = 9780331400
+        self._trade_ids = 4100000
         self._lock = threading.Lock()
 
     # --- scripting --------------------------------------------------------------------------
@@ -103,10 +130,59 @@ class BinanceSim:
         """Apply ``faults`` to the next requests of ``method path``, one each."""
         self._faults.setdefault((method, path), deque()).extend(faults)
 
+    def fill(
+        self,
+        client_order_id: str,
+        quantity: str,
+        price: str | None = None,
+        *,
+        maker: bool = True,
+        commission: str = "0",
+        commission_asset: str = "USDT",
+    ) -> dict[str, Any]:
+        """Execute ``quantity`` of an order at ``price`` (its limit price by default): one
+        trade, and the order's executed quantity, quote total and status updated."""
+        with self._lock:
+            order = self.orders[client_order_id]
+            at = int(self.clock() * 1000)
+            price = price or order["price"]
+            executed = Decimal(order["executedQty"]) + Decimal(quantity)
+            if executed > Decimal(order["origQty"]):
+                raise ValueError("fill beyond the order's quantity")
+            quote = Decimal(quantity) * Decimal(price)
+            order["executedQty"] = str(executed)
+            order["cummulativeQuoteQty"] = str(Decimal(order["cummulativeQuoteQty"]) + quote)
+            order["status"] = (
+                "FILLED" if executed == Decimal(order["origQty"]) else "PARTIALLY_FILLED"
+            )
+            order["updateTime"] = at
+            self._trade_ids += 1
+            trade = {
+                "symbol": order["symbol"],
+                "id": self._trade_ids,
+                "orderId": order["orderId"],
+                "orderListId": -1,
+                "price": price,
+                "qty": quantity,
+                "quoteQty": str(quote),
+                "commission": commission,
+                "commissionAsset": commission_asset,
+                "time": at,
+                "isBuyer": order["side"] == "BUY",
+                "isMaker": maker,
+                "isBestMatch": True,
+            }
+            self.trades.append(trade)
+            return trade
+
     def used_weight(self, at: float) -> int:
         """Weight used in the calendar minute holding ``at`` (what Binance reports)."""
         minute = math.floor(at / WEIGHT_WINDOW)
         return sum(w for t, w in self.weights if math.floor(t / WEIGHT_WINDOW) == minute)
+
+    def server_time_ms(self) -> int:
+        """The venue's clock: the wall clock plus ``skew``."""
+        return int((self.wall() + self.skew) * 1000)
 
     def max_sliding_weight(self, window: float = WEIGHT_WINDOW) -> int:
         """The most weight admitted in any window of ``window`` seconds (ending at a request)."""
@@ -141,6 +217,9 @@ class BinanceSim:
                 {"Retry-After": str(retry_after)},
             )
         self.weights.append((now, weight))
+        refused = self._timing_refusal(params, now)
+        if refused is not None:
+            return refused
         fault = self._next_fault(request)
         if fault is not None and fault.kind == "status":
             return self._answer(fault.status, fault.body or UNKNOWN_EXECUTION, now, fault.headers)
@@ -152,6 +231,22 @@ class BinanceSim:
         if fault is not None and fault.kind == "read_timeout_after":
             answer.headers[FAULT_HEADER] = READ_TIMEOUT
         return answer
+
+    def _timing_refusal(self, params: dict[str, str], now: float) -> Scripted | None:
+        """Binance's "Timing security" check of a signed request, or None when it passes."""
+        if "signature" not in params:
+            return None
+        server_time = self.server_time_ms()
+        timestamp = int(params.get("timestamp", "0"))
+        recv_window = int(params.get("recvWindow", "5000"))
+        if timestamp >= server_time + 1000:
+            message = "Timestamp for this request was 1000ms ahead of the server's time."
+        elif server_time - timestamp > recv_window:
+            message = "Timestamp for this request is outside of the recvWindow."
+        else:
+            return None
+        self.rejected_1021 += 1
+        return self._answer(400, {"code": -1021, "msg": message}, now)
 
     def _next_fault(self, request: RecordedRequest) -> Fault | None:
         queue = self._faults.get((request.method, request.path))
@@ -175,7 +270,7 @@ class BinanceSim:
             return self._answer(200, order, now)
         if key == ("DELETE", "/api/v3/order"):
             order = self.orders.get(params.get("origClientOrderId", ""))
-            if order is None or order["status"] != "NEW":
+            if order is None or order["status"] not in ("NEW", "PARTIALLY_FILLED"):
                 return self._answer(400, {"code": -2011, "msg": "Unknown order sent."}, now)
             order["status"] = "CANCELED"
             return self._answer(200, order, now)
@@ -187,8 +282,22 @@ class BinanceSim:
                 ]
             self.depth_served += 1
             return self._answer(200, book, now)
+        if key == ("GET", "/api/v3/time"):
+            served = self.skew if self.time_skew is None else self.time_skew
+            return self._answer(200, {"serverTime": int((self.wall() + served) * 1000)}, now)
         if key == ("GET", "/api/v3/ticker/24hr"):
             return self._answer(200, self._ticker(params.get("symbol", "BTCUSDT"), now), now)
+        if key == ("GET", "/api/v3/openOrders"):
+            symbol = params.get("symbol")
+            listed = [
+                order
+                for order in self.orders.values()
+                if order["status"] in ("NEW", "PARTIALLY_FILLED")
+                and symbol in (None, order["symbol"])
+            ]
+            return self._answer(200, listed, now)
+        if key == ("GET", "/api/v3/myTrades"):
+            return self._my_trades(params, now)
         if key == ("GET", "/api/v3/account"):
             return self._answer(200, self._account(now), now)
         if key == ("POST", "/api/v3/userDataStream"):
@@ -196,6 +305,24 @@ class BinanceSim:
         if key in (("PUT", "/api/v3/userDataStream"), ("DELETE", "/api/v3/userDataStream")):
             return self._answer(200, {}, now)
         return self._answer(404, {"code": -1, "msg": f"fake: no route {key}"}, now)
+
+    def _my_trades(self, params: dict[str, str], now: float) -> Scripted:
+        if "symbol" not in params:
+            return self._answer(
+                400, {"code": -1102, "msg": "Mandatory parameter 'symbol' was not sent."}, now
+            )
+        limit = min(int(params.get("limit", 500)), 1000)
+        trades = [t for t in self.trades if t["symbol"] == params["symbol"]]
+        for name, keep in (
+            ("startTime", lambda t, v: t["time"] >= v),
+            ("endTime", lambda t, v: t["time"] <= v),
+            ("orderId", lambda t, v: t["orderId"] == v),
+            ("fromId", lambda t, v: t["id"] >= v),
+        ):
+            if name in params:
+                value = int(params[name])
+                trades = [t for t in trades if keep(t, value)]
+        return self._answer(200, trades[:limit], now)
 
     def _new_order(self, params: dict[str, str], now: float) -> Scripted:
         client_order_id = params.get("newClientOrderId", "")

@@ -376,3 +376,175 @@ def test_the_reconnecting_socket_reads_the_servers_close_codes(
         # No venue or timeframe: the stream answers an error frame and closes with 4400.
         refused = page.evaluate(SOCKET_STATES_JS, "/api/v1/market-data/stream/BTC-USDT")
         assert refused == ["connecting", "open", "rejected"]
+
+
+# Counts the drawn pixels of a chart canvas: in the top 60 % (the equity line and its area)
+# and, in the bottom 30 %, those in the "down" colour (the drawdown pane's fill and line).
+CANVAS_PIXELS_JS = """(selector) => {
+    const canvas = document.querySelector(selector);
+    if (!canvas || !canvas.width || !canvas.height) return null;
+    const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    let upper = 0;
+    let red = 0;
+    for (let y = 0; y < height; y += 2) {
+        for (let x = 0; x < width; x += 2) {
+            const i = (y * width + x) * 4;
+            if (data[i + 3] === 0) continue;
+            if (y < height * 0.6) upper += 1;
+            else if (y > height * 0.6 && data[i] > data[i + 1] + 40 && data[i] > data[i + 2] + 40) red += 1;
+        }
+    }
+    return { upper, red };
+}"""
+
+
+def _percent(value: float) -> str:
+    """formatPercent(value, {signed: true}) of format.js."""
+    text = f"{value * 100:.2f}%"
+    return f"+{text}" if value > 0 else text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backtests_orders_and_venues_panels_show_real_data(
+    sync_playwright: Any, dashboard_server: LiveServer, shared_data: Path
+) -> None:
+    server = dashboard_server
+    day = shared_data / "candles" / "live_trading_indicators" / "BTCUSDT-1m-2022-09-05.csv"
+    call_command(
+        "import_candles",
+        str(day),
+        venue="binance",
+        symbol="BTC/USDT",
+        timeframe="1m",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    User.objects.create_superuser(username="ada", email="", password=PASSWORD)
+    # A finished run of ada's, computed by the data domain's command (no worker needed).
+    call_command(
+        "backtest",
+        strategy="sma_crossover",
+        param=["fast=10", "slow=50"],
+        venue="binance",
+        symbol=["BTC/USDT"],
+        timeframe="1m",
+        owner="ada",
+        no_progress=True,
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+    # Refusals the page provokes on purpose: the browser logs each 4xx as a console error.
+    expected = ("/api/v1/backtest/run", "/api/v1/exchange/paper/order", "/api/v1/exchange/paper/orders")
+    with browser_page(sync_playwright, server, expected) as page:
+        sign_in(page, server, "ada")
+        runs = page.request.get(f"{server.url}/api/v1/backtest/runs").json()["results"]
+        assert [run["status"] for run in runs] == ["succeeded"]
+        run = runs[0]
+
+        # --- backtests: the finished run is selected, its metrics and equity drawn -------------
+        page.wait_for_selector(f"#backtests-table tr[data-run-id='{run['id']}'][data-status=succeeded]")
+        page.wait_for_selector(f"#backtest-detail[data-run-id='{run['id']}'] #backtest-metrics")
+        shown = page.inner_text("#backtest-metrics [data-metric=total_return] dd")
+        assert shown == _percent(run["total_return"])
+        results = page.request.get(f"{server.url}/api/v1/backtest/{run['id']}/results").json()
+        trades = results["metrics"]["trades"]
+        assert page.inner_text("#backtest-metrics [data-metric=trades] dd") == f"{trades:,}"
+        assert page.inner_text("#backtest-trades-count").startswith(f"{results['trades']['count']:,} trade")
+        assert "lookahead passed" in page.inner_text("#backtest-bias")
+        page.wait_for_function(
+            f"() => {{ const p = ({CANVAS_PIXELS_JS})('#backtest-equity canvas');"
+            " return p && p.upper > 500 && p.red > 50; }"
+        )
+
+        # The report: none stored yet, so the API queues its rendering (202) and the page says so.
+        page.click("#backtest-report")
+        page.wait_for_selector(".toast >> text=Rendering the report")
+        assert page.inner_text("#backtest-report") == "Rendering report…"
+
+        # A new run from the form: a refusal first (fast must be below slow), with its reason.
+        page.click("#backtest-new")
+        page.wait_for_selector("#backtest-strategy option[value=sma_crossover]", state="attached")
+        page.select_option("#backtest-strategy", "sma_crossover")
+        page.fill("#backtest-param-fast", "60")
+        page.fill("#backtest-param-slow", "20")
+        page.click("#backtest-submit")
+        page.wait_for_selector(".toast-error >> text=invalid_parameters")
+        page.fill("#backtest-param-fast", "5")
+        page.click("#backtest-submit")
+        page.wait_for_selector(".toast >> text=Backtest queued")
+        # No worker runs in this server: the run stays queued, with its job's progress shown.
+        page.wait_for_selector("#backtests-table tr[data-status=queued]")
+        page.wait_for_selector("#backtest-detail[data-status=queued] #backtest-progress")
+        assert page.locator("#backtest-form").is_hidden()
+        queued = page.request.get(f"{server.url}/api/v1/backtest/runs").json()["results"][0]
+        assert queued["status"] == "queued"
+        assert queued["params"] == {"fast": 5, "slow": 20, "direction": "long"}
+
+        # --- venues: every venue of /exchange/health, as the API reports it --------------------
+        health = page.request.get(f"{server.url}/api/v1/exchange/health").json()["venues"]
+        page.wait_for_selector("#venues-list [data-venue=paper][data-state=up]")
+        for status in health:
+            card = f"#venues-list [data-venue={status['venue']}]"
+            assert page.get_attribute(card, "data-breaker") == status["breaker"]
+            bars = page.locator(f"{card} .limit")
+            assert bars.count() == len(status["rate_limits"])
+            for rate in status["rate_limits"]:
+                bar = page.locator(f"{card} .limit[data-bucket={rate['bucket']}] .progress")
+                percent = round(min(1, rate["in_use"] / rate["limit"]) * 1000) / 10
+                assert float(bar.get_attribute("aria-valuenow")) == pytest.approx(percent)
+            offset_shown = page.locator(f"{card} [data-fact=clock-offset]").count() == 1
+            assert offset_shown == ("clock_offset_ms" in status)
+
+        # --- orders: no account yet; open a paper one from the panel ----------------------------
+        page.wait_for_selector("#panel-orders >> text=No exchange account yet.")
+        page.click("#orders-open-paper")
+        page.wait_for_selector("#order-ticket:not([hidden])")
+        page.wait_for_selector("#panel-orders[data-ws-state=open]")
+        page.wait_for_selector("#orders-balances tr[data-asset=USDT]")
+        assert page.inner_text("#orders-balances tr[data-asset=USDT] td:nth-child(2)") == "10000"
+
+        # Refused by the API: under the market's minimum notional (5 USDT), with the reason.
+        page.fill("#ticket-amount", "0.00001")
+        page.fill("#ticket-price", "20000")
+        page.click("#ticket-submit")
+        page.wait_for_selector(".toast-error >> text=below_minimum")
+
+        # A resting limit buy from the ticket: listed, funds locked (amount x price x 1.001).
+        page.fill("#ticket-amount", "0.01")
+        page.click("#ticket-submit")
+        page.wait_for_selector("#orders-table tr[data-status=open]")
+        mine = page.get_attribute("#orders-table tr[data-status=open]", "data-client-order-id")
+        page.wait_for_selector("#orders-balances tr[data-asset=USDT] >> text=200.2")
+
+        # An order placed elsewhere (the API, as a bot would) arrives over the stream alone.
+        placed = page.request.post(
+            f"{server.url}/api/v1/exchange/paper/order",
+            data={"symbol": "ETH-USDT", "side": "buy", "type": "limit", "amount": "0.5", "price": "1500"},
+            headers=csrf_headers(page, server),
+        )
+        assert placed.status == 201, placed.text()
+        other = placed.json()["client_order_id"]
+        page.wait_for_selector(f"#orders-table tr[data-client-order-id='{other}'][data-status=open]")
+
+        # Cancel the ticket's order from its row.
+        page.click(f"#orders-table tr[data-client-order-id='{mine}'] button")
+        page.wait_for_selector(f"#orders-table tr[data-client-order-id='{mine}'][data-status=canceled]")
+        assert page.locator(f"tr[data-client-order-id='{mine}'] button").is_hidden()
+        assert page.locator(f"tr[data-client-order-id='{other}'] button").is_visible()
+        state = page.request.get(f"{server.url}/api/v1/exchange/paper/order/{mine}").json()
+        assert state["status"] == "canceled"
+
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT.with_name("dashboard-panels.png")), full_page=True, animations="disabled")
+
+        # Narrow screens: one column, nothing wider than the window.
+        page.set_viewport_size({"width": 390, "height": 900})
+        page.wait_for_timeout(500)
+        print("WIDE", page.evaluate("""() => [document.documentElement.scrollWidth, window.innerWidth, document.documentElement.clientWidth, document.body.scrollWidth, ...[...document.querySelectorAll('body *')].filter(e => { if (e.getBoundingClientRect().right <= window.innerWidth + 1) return false; for (let a = e.parentElement; a; a = a.parentElement) { const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'hidden' || o === 'scroll') return false; } return true; }).slice(0, 15)].map(e => typeof e === 'number' ? e : e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""))
+        page.wait_for_function("() => document.documentElement.scrollWidth <= window.innerWidth")
+        page.wait_for_function(
+            f"() => {{ const p = ({CANVAS_PIXELS_JS})('#backtest-equity canvas');"
+            " return p && p.upper > 200; }"
+        )
+        page.screenshot(path=str(SCREENSHOT.with_name("dashboard-narrow.png")), full_page=True, animations="disabled")

@@ -2,17 +2,31 @@
 
 Loads the venue's markets and one ticker through the same gateway the application uses (rate
 limits, breaker, retries, failover), then prints the venue's status: breaker, active host,
-latency, rate-limit use. An unreachable venue ends with ``venue_unavailable: ...`` and exit
-code 1 (2 for a refusal such as an unknown symbol), never a traceback.
+latency, rate-limit use, and our clock's offset from the venue's (measured by the first call),
+with a warning beyond ``CLOCK_OFFSET_WARN_MS``. An unreachable venue ends with
+``venue_unavailable: ...`` (a clock the venue refuses with ``clock_skew: ...``) and exit code 1
+(2 for a refusal such as an unknown symbol), never a traceback.
 """
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from domains.exchange.api import ExchangeFailure, Venue, VenueUnavailable, exchange_api
+from domains.exchange.api import (
+    ClockSkew,
+    ExchangeFailure,
+    Venue,
+    VenueStatus,
+    VenueUnavailable,
+    exchange_api,
+)
 from dsta.kernel.errors import DstaError
 from dsta.kernel.market import symbol_from_url
+
+# Signed requests are stamped with the measured offset, so a skewed clock still trades; but
+# Binance refuses a timestamp 1000 ms ahead of its own, so past that the host's clock (NTP)
+# needs fixing before a measurement goes stale.
+CLOCK_OFFSET_WARN_MS = 1000
 
 
 class Command(BaseCommand):
@@ -31,15 +45,17 @@ class Command(BaseCommand):
             ticker = api.ticker(venue=venue, symbol=symbol)
         except ExchangeFailure as error:
             status = api.venue_status(venue=venue)
-            hint = (
-                f" (breaker {status.breaker}, host {status.active_host or '-'}; "
-                "check network access, DNS and any proxy)"
-                if isinstance(error, VenueUnavailable)
-                else ""
-            )
+            hint = ""
+            if isinstance(error, VenueUnavailable):
+                hint = (
+                    f" (breaker {status.breaker}, host {status.active_host or '-'}; "
+                    "check network access, DNS and any proxy)"
+                )
+            elif isinstance(error, ClockSkew):
+                hint = f" ({_clock_line(status)})"
             raise CommandError(
                 f"{error.code}: {error.message}{hint}",
-                returncode=1 if isinstance(error, VenueUnavailable) else 2,
+                returncode=1 if isinstance(error, VenueUnavailable | ClockSkew) else 2,
             ) from error
         except DstaError as error:  # a malformed --symbol
             raise CommandError(f"{error.code}: {error.message}", returncode=2) from error
@@ -55,3 +71,19 @@ class Command(BaseCommand):
                 f"  {limit.bucket} ({limit.scope}): {limit.in_use:g} of {limit.limit:g} "
                 f"{limit.unit} per {limit.period_seconds:g}s in use [{status.limiter_backend}]"
             )
+        self.stdout.write(_clock_line(status))
+        offset = status.clock_offset_ms
+        if offset is not None and abs(offset) > CLOCK_OFFSET_WARN_MS:
+            self.stderr.write(
+                f"WARNING: this host's clock is {abs(offset) / 1000:.1f} s "
+                f"{'ahead of' if offset > 0 else 'behind'} {venue}'s (over "
+                f"{CLOCK_OFFSET_WARN_MS} ms). Signed requests are stamped with the measured "
+                "offset, but fix the host's time sync (NTP)."
+            )
+
+
+def _clock_line(status: VenueStatus) -> str:
+    offset = status.clock_offset_ms
+    if offset is None:
+        return "clock offset: not measured"
+    return f"clock offset: {offset:+d} ms (our clock minus {status.venue}'s)"

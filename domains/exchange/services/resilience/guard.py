@@ -9,9 +9,12 @@
   If the lookups themselves cannot reach the venue, the call fails with ``VenueUnavailable``
   carrying ``details.outcome = "unknown"`` and the client order id, for reconciliation later.
   A ``DuplicateOrder`` answer means an earlier attempt landed: it is fetched, not re-placed.
+  A ``ClockSkew`` refusal (the adapter already resynced the clock and sent once more) is final:
+  the venue refused the order before processing it, so it fails with ``outcome = "not_placed"``
+  and no lookup.
 
 Every attempt passes the breaker; a venue fault counts as a breaker failure, a venue answer
-(even a refusal) as a success.
+(even a refusal, a clock-skew one included: the venue is up, our clock is not) as a success.
 """
 
 import random
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from domains.exchange.api import (
+    ClockSkew,
     DuplicateOrder,
     ExchangeFailure,
     OrderAck,
@@ -121,6 +125,8 @@ class VenueGuard:
                 return self.attempt(send)
             except DuplicateOrder:
                 return self._lookup_landed(lookup, client_order_id)
+            except ClockSkew as error:
+                raise _with_outcome(error, client_order_id, "not_placed") from error
             except (VenueUnavailable, VenueRateLimited) as error:
                 if _nothing_sent(error):
                     raise  # breaker open, venue off, our own limiter: the order never left

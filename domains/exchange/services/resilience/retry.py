@@ -5,8 +5,9 @@ shared/design/EXCHANGES.md): network errors, timeouts, 5xx and unreadable respon
 (``VenueUnavailable``) and the venue's rate limits (``VenueRateLimited``, honouring its
 ``Retry-After``). Refusals (invalid order, insufficient funds, auth) are final. Two kinds of
 ``VenueUnavailable`` are not retried here: an open breaker (it says when to come back) and a
-venue an admin switched off. Creating an order is never retried by this rule alone: the guard
-looks the order up by its client order id first.
+venue an admin switched off. Nor is ``ClockSkew``: the adapter already measured the venue's
+clock again and retried once; more tries would meet the same clock. Creating an order is never
+retried by this rule alone: the guard looks the order up by its client order id first.
 
 Backoff is exponential with full jitter (AWS architecture blog, "Exponential Backoff And
 Jitter"): ``uniform(0, min(max_delay, base_delay * 2**attempt))``, so many clients retrying at

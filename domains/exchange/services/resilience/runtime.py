@@ -19,6 +19,7 @@ from django.conf import settings as django_settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from domains.exchange.adapters.ccxt_clock import ClockOffset
 from domains.exchange.api import RateLimitUsage, VenueStatus
 from domains.exchange.events import VenueStatusChanged
 from domains.exchange.services.resilience.breaker import (
@@ -89,7 +90,7 @@ class ResilienceRuntime:
 
 
 class VenueRuntime:
-    """Breaker, hosts, throttle and status of one venue in this process."""
+    """Breaker, hosts, throttle, clock offset and status of one venue in this process."""
 
     def __init__(self, runtime: ResilienceRuntime, venue: str) -> None:
         self.runtime = runtime
@@ -105,6 +106,8 @@ class VenueRuntime:
             clock=runtime.clock,
             on_transition=self._breaker_changed,
         )
+        # Our clock against the venue's: measured by its clients, used by all of them.
+        self.clock_offset = ClockOffset(clock=runtime.clock)
 
     @property
     def settings(self) -> VenueSettings:
@@ -205,6 +208,7 @@ class VenueRuntime:
             websocket=record.websocket,
             limiter_backend=self.runtime.limiter.backend,
             rate_limits=tuple(usage),
+            clock_offset_ms=self.clock_offset.reading().offset_ms,
         )
 
     def _breaker_changed(self, transition: Transition) -> None:

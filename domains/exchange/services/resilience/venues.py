@@ -68,6 +68,9 @@ class VenueSettings:
     max_wait: float = 10.0  # seconds a request may queue for rate-limit tokens
     timeout_ms: int = 10_000  # ccxt's per-request timeout
     log_requests: bool = True
+    # Seconds between measurements of the venue's clock offset (adapters/ccxt_clock.py), the
+    # first at a client's first call; 0: only after the venue refuses a request's timestamp.
+    clock_check_interval: float = 3600.0
 
     def charges(self, request: OutgoingRequest) -> list[Charge]:
         """What ``request`` costs in each of this venue's buckets that applies to it."""

@@ -4,7 +4,9 @@ The documented errors are the ``exceptions`` maps of ccxt's exchange classes (Bi
 general map and its spot map, which ccxt picks by the api.binance.com URL our transport keeps).
 Each code is served in the venue's own error payload by the fake venue in answer to an order;
 the error that leaves ``LiveVenue.place_order`` must be the one ``ccxt_errors`` assigns to the
-ccxt class the map names. A few errors are also pinned to the class a trader expects.
+ccxt class the map names, except the timestamp refusals ccxt files under authentication
+(``CLOCK_REFUSALS``), which are ``ClockSkew``. A few errors are also pinned to the class a
+trader expects.
 """
 
 import json
@@ -17,6 +19,7 @@ import pytest
 from domains.exchange.adapters.ccxt_errors import our_error_class
 from domains.exchange.api import (
     AuthFailed,
+    ClockSkew,
     ExchangeFailure,
     InsufficientFunds,
     InvalidOrder,
@@ -39,6 +42,8 @@ ORDER = OrderRequest(
 )
 # Binance's legacy message checks run before its maps (any 4xx body containing these).
 BINANCE_LEGACY = ("Price * QTY is zero or less", "LOT_SIZE", "PRICE_FILTER")
+# Map entries ccxt classes as AuthenticationError that are a venue refusing our timestamp.
+CLOCK_REFUSALS = {("gateio", "REQUEST_EXPIRED")}
 
 
 def error_payload(venue: str, key: str) -> tuple[int, dict[str, Any]]:
@@ -85,6 +90,8 @@ def test_every_documented_error_code_is_normalised(rig: Rig):
         with pytest.raises(ExchangeFailure) as raised:
             rig.live.place_order(account_id=rig.account_id, request=ORDER)
         expected = our_error_class(expected_class(rig, key, ccxt_class, text))
+        if (rig.venue, key) in CLOCK_REFUSALS:
+            expected = ClockSkew
         if type(raised.value) is not expected:
             mismatches.append(
                 (key, ccxt_class.__name__, type(raised.value).__name__, expected.__name__)
@@ -160,3 +167,90 @@ def test_signatures_never_leak_into_error_messages(binance_rig: Rig):
     assert "/api/v3/order" in rendered  # ...the message names the URL...
     assert "signature=***" in rendered  # ...with the signature redacted
     assert sent.query["signature"] not in rendered
+
+
+# --- timestamp refusals -------------------------------------------------------------------------
+
+# Each venue's refusal of a signed request's timestamp, as the venue sends it (Binance spot
+# "Timing security": -1021 in both wordings; Gate.io APIv4: label REQUEST_EXPIRED; HTX spot:
+# api-signature-not-valid "Invalid submission time"), and a sibling that must stay an auth
+# failure (a bad signature or key is not a clock problem).
+Payloads = list[tuple[int, dict[str, Any]]]
+CLOCK_PAYLOADS: dict[str, tuple[Payloads, Payloads]] = {
+    "binance": (
+        [
+            (
+                400,
+                {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."},
+            ),
+            (
+                400,
+                {
+                    "code": -1021,
+                    "msg": "Timestamp for this request was 1000ms ahead of the server's time.",
+                },
+            ),
+        ],
+        [(400, {"code": -1022, "msg": "Signature for this request is not valid."})],
+    ),
+    "gateio": (
+        [
+            (
+                401,
+                {
+                    "label": "REQUEST_EXPIRED",
+                    "message": "gap between request Timestamp and server time exceeds 60",
+                },
+            )
+        ],
+        [(401, {"label": "INVALID_SIGNATURE", "message": "Signature mismatch"})],
+    ),
+    "htx": (
+        [
+            (
+                200,
+                {
+                    "status": "error",
+                    "err-code": "api-signature-not-valid",
+                    "err-msg": "Signature not valid: Invalid submission time or incorrect time "
+                    "format [无效的提交时间，或时间格式错误]",  # noqa: RUF001 (HTX's text)
+                    "data": None,
+                },
+            )
+        ],
+        [
+            (
+                200,
+                {
+                    "status": "error",
+                    "err-code": "api-signature-not-valid",
+                    "err-msg": "Signature not valid: Verification failure [校验失败]",
+                    "data": None,
+                },
+            )
+        ],
+    ),
+}
+
+
+def test_each_venues_timestamp_refusal_is_clock_skew_not_an_auth_failure(rig: Rig):
+    # A bare adapter (no ClockSync) reports the refusal at once: one request per payload.
+    refusals, auth_failures = CLOCK_PAYLOADS[rig.venue]
+    for status, body in refusals:
+        rig.fake.respond(body, status=status)
+        with pytest.raises(ClockSkew) as skewed:
+            rig.live.place_order(account_id=rig.account_id, request=ORDER)
+        assert skewed.value.code == "clock_skew"
+        assert skewed.value.status == 503
+        assert not isinstance(skewed.value, VenueUnavailable)  # not an unknown outcome
+        assert skewed.value.details["venue"] == rig.venue
+    for status, body in auth_failures:
+        rig.fake.respond(body, status=status)
+        with pytest.raises(AuthFailed):
+            rig.live.place_order(account_id=rig.account_id, request=ORDER)
+    assert len(rig.fake.requests) == len(refusals) + len(auth_failures)
+
+
+def test_ccxts_invalid_nonce_class_maps_to_clock_skew():
+    assert our_error_class(ccxt.InvalidNonce) is ClockSkew
+    assert our_error_class(ccxt.NetworkError) is VenueUnavailable  # its parent class is not

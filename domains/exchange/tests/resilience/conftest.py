@@ -81,6 +81,8 @@ def build_binance_rig(shared_data: Path, fake: FakeVenue, clock: SimClock, sim: 
             log_requests=False,
             breaker=BreakerSettings(failure_threshold=3, window=30, cooldown=20),
             retry=RetryPolicy(attempts=4, base_delay=0.1, max_delay=2.0),
+            # No lazy clock measurement: tests count every request (test_clock.py turns it on).
+            clock_check_interval=0.0,
         )
     }
     runtime = ResilienceRuntime(

@@ -6,6 +6,8 @@ injected sleep that returns at once; only the heartbeat test waits (50 ms of idl
 """
 
 import asyncio
+import gzip
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,11 +16,23 @@ from typing import Any
 import pytest
 
 from domains.exchange.adapters.binance_depth import DepthBook
-from domains.exchange.adapters.ws_client import ReconnectingStream, StreamGaveUp, StreamSettings
+from domains.exchange.adapters.ws_client import (
+    NotConnected,
+    ReconnectingStream,
+    StreamGaveUp,
+    StreamSettings,
+    gzip_json,
+    text_json,
+)
 from domains.exchange.api import BookLevel, OrderBook, VenueUnavailable
 from domains.exchange.events import OrderBookUpdated, TickerUpdated, VenueStatusChanged
 from domains.exchange.services.streams import BinanceMarketStream, binance_subscribe
-from domains.exchange.tests.fake_stream import FakeStreamServer, book_ticker, depth_event
+from domains.exchange.tests.fake_stream import (
+    HTX,
+    FakeStreamServer,
+    book_ticker,
+    depth_event,
+)
 from domains.exchange.tests.resilience.conftest import BinanceRig
 from dsta.kernel.bus import Event
 
@@ -257,6 +271,89 @@ def test_a_venue_that_refuses_connections_is_retried_with_backoff_then_given_up(
     # Full jitter under a doubling ceiling: 2, 4, 8 seconds (simulated, never slept).
     assert len(client.delays) == 3
     assert all(0 <= d <= c for d, c in zip(client.delays, [2, 4, 8], strict=True))
+
+
+def test_frames_decode_as_text_json_or_gzip_json_and_anything_else_is_a_value_error():
+    frame = {"ch": "market.btcusdt.bbo", "tick": {"bid": 59999.0}}
+    assert text_json(json.dumps(frame)) == frame
+    assert text_json(json.dumps(frame).encode()) == frame
+    assert gzip_json(gzip.compress(json.dumps(frame).encode())) == frame
+    assert gzip_json(json.dumps(frame)) == frame  # a text frame is plain JSON
+    for bad in (b"\x1f\x8b\x08 truncated", b"plain bytes", gzip.compress(b"not json")):
+        with pytest.raises(ValueError):  # noqa: PT011 (zlib, gzip and json raise their own)
+            gzip_json(bad)
+    with pytest.raises(UnicodeDecodeError):
+        text_json(b"\xff\xfe")
+
+
+def test_a_gzip_stream_is_decoded_and_frames_that_do_not_decompress_are_skipped():
+    received: list[Any] = []
+    ping = {"ping": 1492420473027}
+
+    async def scenario() -> ReconnectingStream:
+        script = [
+            ("subscribed",),
+            ("raw", b"\x1f\x8b\x08\x00 cut short"),
+            ("raw", gzip.compress(b"{not json")),
+            ("send", ping),  # gzip binary, as HTX sends everything
+        ]
+        async with FakeStreamServer([script], dialect=HTX) as server:
+            client = ReconnectingStream(
+                server.url,
+                subscriptions=["market.btcusdt.bbo"],
+                subscribe=lambda topics: [{"sub": topic, "id": topic} for topic in topics],
+                on_message=lambda message: _keep(received, message),
+                decode=gzip_json,
+                settings=FAST,
+                sleep=no_wait,
+            )
+            task = asyncio.create_task(client.run())
+            await until(lambda: ping in received)
+            client.stop()
+            await task
+            return client
+
+    client = asyncio.run(scenario())
+    assert received[0] == {
+        "id": "market.btcusdt.bbo",
+        "status": "ok",
+        "subbed": "market.btcusdt.bbo",
+        "ts": 1489474081631,
+    }
+    assert received[-1] == ping
+    assert (client.stats.malformed, client.stats.connections) == (2, 1)
+
+
+def test_send_writes_on_the_live_connection_and_refuses_without_one():
+    received: list[Any] = []
+
+    async def scenario() -> tuple[FakeStreamServer, ReconnectingStream]:
+        script = [("subscribed",), ("send", depth_event("BTCUSDT", 1, 1))]
+        async with FakeStreamServer([script]) as server:
+            client = stream(server.url, received, [])
+            with pytest.raises(NotConnected):
+                await client.send({"pong": 1})  # not connected yet
+            task = asyncio.create_task(client.run())
+            await until(lambda: bool(received) and client.connected)
+            await client.send({"pong": 1492420473027})  # JSON-encoded
+            await client.send('{"time": 1545404023, "channel": "spot.ping"}')  # sent as is
+            await until(lambda: len(server.received[0]) == 3)
+            client.stop()
+            await task
+            with pytest.raises(NotConnected):
+                await client.send({"pong": 2})
+            return server, client
+
+    server, client = asyncio.run(scenario())
+    assert server.received[0][1:] == [
+        {"pong": 1492420473027},
+        {"time": 1545404023, "channel": "spot.ping"},
+    ]
+    assert not client.connected
+
+
+async def _keep(received: list[Any], message: Any) -> None:
+    received.append(message)
 
 
 # --- Binance market stream: books, tickers, gaps, reconnects, status events ---------------------

@@ -53,3 +53,29 @@ export function formatJson(value) {
   if (typeof value === "string") return JSON.stringify(value);
   return JSON.stringify(value) ?? "null";
 }
+
+/** A fraction as a percentage: 0.1234 -> "12.34%" (signed: "+12.34%"). */
+export function formatPercent(value, { digits = 2, signed = false } = {}) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  const text = `${(value * 100).toFixed(digits)}%`;
+  return signed && value > 0 ? `+${text}` : text;
+}
+
+/** A plain number with a fixed number of decimals and the reader's digit grouping. */
+export function formatNumber(value, digits = 2) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/**
+ * A decimal string from the API ("0.010000000000000000") shown exactly, without trailing
+ * zeros ("0.01"): money travels as text and is never turned into a float to be shown.
+ */
+export function formatDecimal(text) {
+  if (text === null || text === undefined || text === "") return "–";
+  const value = String(text).trim();
+  if (!/^-?\d+(\.\d+)?$/.test(value)) return value;
+  if (!value.includes(".")) return value;
+  const trimmed = value.replace(/0+$/, "").replace(/\.$/, "");
+  return trimmed === "-0" ? "0" : trimmed;
+}

@@ -1,22 +1,30 @@
 // Boot: read who is signed in from <body data-*>, start the connection indicator, mount
 // every panel the page declares (<section data-panel="name">). A panel is a module with
-// `mount(section, context)`; adding one (orders, positions, risk, backtests) is a new module
-// here plus a <section> in the template.
+// `mount(section, context)`; adding one (positions, risk...) is a new module here plus a
+// <section> in the template.
 
 import { ConnectionStatus } from "./status.js";
 import { toast } from "./toast.js";
 import * as alerts from "./panels/alerts.js";
+import * as backtests from "./panels/backtests.js";
 import * as config from "./panels/config.js";
 import * as jobs from "./panels/jobs.js";
 import * as market from "./panels/market.js";
+import * as orders from "./panels/orders.js";
+import * as venues from "./panels/venues.js";
 
-const PANELS = { market, config, jobs, alerts };
+const PANELS = { market, backtests, orders, venues, config, jobs, alerts };
+// The roles in rank order (dsta.kernel.principal.ROLE_RANK): each includes those before it.
+const ROLE_RANK = ["viewer", "analyst", "trader", "admin"];
 
 function readContext() {
   const data = document.body.dataset;
+  const role = data.role ?? "none";
   return {
     username: data.username ?? "",
-    role: data.role ?? "none",
+    role,
+    /** Whether the user acts with `minimum` or a higher role (hides controls; the API decides). */
+    hasRole: (minimum) => ROLE_RANK.indexOf(role) >= ROLE_RANK.indexOf(minimum) && ROLE_RANK.includes(role),
     canWriteConfig: data.canWriteConfig === "true",
     configEnvironment: data.configEnvironment || "default",
     loginUrl: data.loginUrl || "/dashboard/login/",

@@ -1,0 +1,395 @@
+"""Resolve live orders whose outcome we do not know, and catch fills we may have missed.
+
+nautilus marks in-flight orders that got no answer and resolves them by query; so do we
+(shared/design/EXCHANGES.md). Each run looks at the account's orders that are
+
+- ``submitting`` for longer than ``grace`` (the process died between send and answer),
+- ``unknown`` (the placement's lookups could not reach the venue),
+- working (open, partially filled, waiting for a trigger) and not heard of for ``recheck``:
+  fills may have happened while no stream was connected,
+
+and asks the venue for each one by its client order id, through the gateway (so through the
+venue's rate limits, breaker and retries):
+
+- found: the answer goes to the ledger, then the order's fills (``my_trades`` of the symbol
+  since the order's creation, those of this order) are recorded, each once;
+- "no such order": counted. Only after ``lookups`` such answers *and* once the intent is
+  ``min_age`` old is the order declared never to have reached the venue (``rejected``, with
+  the reason, and ``OrderUpdated``). Venues lag after a create (Binance's docs warn that an
+  order may not show at once, and its -1007 "execution status unknown" answer may still
+  execute), so one "not found" proves nothing; a signed create request is only accepted
+  within its validity window (Binance: ``recvWindow``, 5 s by default, 60 s at most; Gate:
+  60 s of clock skew), so five minutes is well past the time such a request could still land;
+- venue unreachable, throttled or its breaker open, credentials refused: the order is left
+  for the next run, no lookup counted, and the account's remaining orders wait too.
+
+Two runs at once (a slow run and the next minute's) never work on the same order: each claims
+an order (``claimed_until``, a conditional UPDATE, the same on SQLite and PostgreSQL) before
+asking the venue, and the claim outlives the actor's time limit. Everything the ledger does is
+idempotent besides.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from django.conf import settings as django_settings
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from domains.exchange.api import (
+    AuthFailed,
+    ExchangeApi,
+    ExchangeFailure,
+    Fill,
+    OrderNotFound,
+    UnknownAccount,
+    VenueRateLimited,
+    VenueUnavailable,
+    exchange_api,
+)
+from domains.exchange.models import LiveAccount, LiveFill, LiveOrder, LiveOrderOutcome
+from domains.exchange.services.orders import ledger
+from domains.exchange.services.orders.metrics import count_result
+
+logger = logging.getLogger(__name__)
+
+Outcome = LiveOrderOutcome
+TRADES_PAGE = 500  # Binance's default page of myTrades (at most 1000)
+TRADES_MAX_PAGES = 10
+# Trades are asked for from a little before the order's creation: our clock and the venue's
+# may disagree by a few seconds.
+TRADES_LOOKBACK = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    """How patient the reconciler is (settings ``EXCHANGE_RECONCILE_*``, see the module
+    docstring for why the defaults are what they are)."""
+
+    grace: timedelta = timedelta(seconds=10)  # a "submitting" order younger is in flight
+    lookups: int = 3  # "not found" answers before an order is declared never placed ...
+    min_age: timedelta = timedelta(minutes=5)  # ... and no sooner than this after the intent
+    recheck: timedelta = timedelta(minutes=5)  # a working order unheard of this long is asked
+    batch: int = 100  # orders per account and run (a lookup costs request weight)
+    claim: timedelta = timedelta(minutes=5)  # longer than the actor's time limit
+
+    @classmethod
+    def from_settings(cls) -> "ReconcileSettings":
+        def seconds(name: str, default: timedelta) -> timedelta:
+            value = getattr(django_settings, name, None)
+            return default if value is None else timedelta(seconds=float(value))
+
+        defaults = cls()
+        return cls(
+            grace=seconds("EXCHANGE_RECONCILE_GRACE_SECONDS", defaults.grace),
+            lookups=int(getattr(django_settings, "EXCHANGE_RECONCILE_LOOKUPS", defaults.lookups)),
+            min_age=seconds("EXCHANGE_RECONCILE_MIN_AGE_SECONDS", defaults.min_age),
+            recheck=seconds("EXCHANGE_RECONCILE_RECHECK_SECONDS", defaults.recheck),
+            batch=int(getattr(django_settings, "EXCHANGE_RECONCILE_BATCH", defaults.batch)),
+        )
+
+
+@dataclass(frozen=True)
+class ReconciledOrder:
+    """What one run did about one order. ``result``: ``resolved`` (an unknown order was
+    found), ``updated`` (a working order had changed), ``unchanged``, ``not_found_yet``,
+    ``rejected`` (declared never placed), ``missing`` (a known order the venue no longer
+    finds by our id), ``error`` (the venue refused the lookup), ``venue_unavailable``."""
+
+    account_id: UUID
+    venue: str
+    symbol: str
+    client_order_id: str
+    result: str
+    status: str  # after the run ("" while unknown)
+    outcome: str
+    fills: int = 0  # new fills recorded
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    accounts: int = 0
+    orders: tuple[ReconciledOrder, ...] = ()
+    venue_failures: int = 0  # accounts left for the next run (venue down, throttled, auth)
+    errors: tuple[str, ...] = ()
+
+    def count(self, result: str) -> int:
+        return sum(1 for order in self.orders if order.result == result)
+
+    @property
+    def checked(self) -> int:
+        return len(self.orders)
+
+    @property
+    def resolved(self) -> int:
+        return self.count("resolved")
+
+    @property
+    def updated(self) -> int:
+        return self.count("updated")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+    @property
+    def not_found_yet(self) -> int:
+        return self.count("not_found_yet")
+
+    @property
+    def fills(self) -> int:
+        return sum(order.fills for order in self.orders)
+
+    @property
+    def unresolved(self) -> int:
+        """Orders still without a verdict after this run."""
+        return sum(1 for order in self.orders if order.outcome in ledger.UNRESOLVED)
+
+    def plus(self, other: "ReconcileReport") -> "ReconcileReport":
+        return ReconcileReport(
+            accounts=self.accounts + other.accounts,
+            orders=self.orders + other.orders,
+            venue_failures=self.venue_failures + other.venue_failures,
+            errors=self.errors + other.errors,
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{self.accounts} account(s), {self.checked} order(s) checked: "
+            f"{self.resolved} resolved, {self.updated} updated, "
+            f"{self.rejected} declared never placed, {self.not_found_yet} not found yet, "
+            f"{self.fills} new fill(s), {self.venue_failures} venue failure(s)"
+        )
+
+
+class _VenueDown(Exception):
+    def __init__(self, error: ExchangeFailure) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def reconcile_account(
+    account_id: UUID,
+    *,
+    api: ExchangeApi | None = None,
+    settings: ReconcileSettings | None = None,
+    clock: Callable[[], datetime] = timezone.now,
+) -> ReconcileReport:
+    """Reconcile the due orders of one live account (see the module docstring)."""
+    account = LiveAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        raise UnknownAccount(
+            f"no live account {account_id}", details={"account_id": str(account_id)}
+        )
+    run = _Run(account, api or exchange_api(), settings or ReconcileSettings.from_settings(), clock)
+    return run.go()
+
+
+def reconcile_all(
+    *,
+    venue: str | None = None,
+    api: ExchangeApi | None = None,
+    settings: ReconcileSettings | None = None,
+    clock: Callable[[], datetime] = timezone.now,
+) -> ReconcileReport:
+    """Reconcile every enabled live account (of ``venue``) that has due orders."""
+    settings = settings or ReconcileSettings.from_settings()
+    api = api or exchange_api()
+    due = _due(settings, clock()).filter(account__enabled=True)
+    if venue is not None:
+        due = due.filter(venue=venue)
+    report = ReconcileReport()
+    for account_id in sorted(set(due.values_list("account_id", flat=True)), key=str):
+        report = report.plus(reconcile_account(account_id, api=api, settings=settings, clock=clock))
+    return report
+
+
+def _due(settings: ReconcileSettings, now: datetime) -> QuerySet[LiveOrder]:
+    quiet = now - settings.recheck
+    due = (
+        Q(outcome=Outcome.UNKNOWN)
+        | Q(outcome=Outcome.SUBMITTING, created_at__lte=now - settings.grace)
+        | (
+            Q(outcome=Outcome.ACKNOWLEDGED, status__in=ledger.WORKING, updated_at__lte=quiet)
+            & (Q(last_checked_at=None) | Q(last_checked_at__lte=quiet))
+        )
+    )
+    free = Q(claimed_until=None) | Q(claimed_until__lte=now)
+    # Rows keyed "~<venue id>" (orders placed elsewhere without a client id) cannot be looked
+    # up by client order id.
+    return LiveOrder.objects.filter(due, free).exclude(client_order_id__startswith="~")
+
+
+class _Run:
+    def __init__(
+        self,
+        account: LiveAccount,
+        api: ExchangeApi,
+        settings: ReconcileSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.account = account
+        self.api = api
+        self.settings = settings
+        self.clock = clock
+        self.orders: list[ReconciledOrder] = []
+        self.errors: list[str] = []
+
+    def go(self) -> ReconcileReport:
+        now = self.clock()
+        due = _due(self.settings, now).filter(account=self.account)
+        # Orders without a verdict first: they matter most.
+        unresolved = due.filter(outcome__in=ledger.UNRESOLVED).order_by("created_at")
+        working = due.filter(outcome=Outcome.ACKNOWLEDGED).order_by("updated_at")
+        ids = list(unresolved.values_list("pk", flat=True)[: self.settings.batch])
+        room = self.settings.batch - len(ids)
+        if room > 0:
+            ids += list(working.values_list("pk", flat=True)[:room])
+        failed = 0
+        for order_id in ids:
+            if not self._claim(order_id):
+                continue  # another run has it
+            try:
+                self.orders.append(self._reconcile(order_id))
+            except _VenueDown as down:
+                row = LiveOrder.objects.get(pk=order_id)
+                self.orders.append(self._result(row, "venue_unavailable", note=down.error.code))
+                self.errors.append(
+                    f"{self.account.venue} ({self.account.pk}): {down.error.code}: "
+                    f"{down.error.message}"
+                )
+                failed = 1
+                break  # the venue cannot be asked now: the rest wait for the next run
+            finally:
+                LiveOrder.objects.filter(pk=order_id).update(claimed_until=None)
+        for order in self.orders:
+            count_result(order.venue, order.result)
+        return ReconcileReport(
+            accounts=1, orders=tuple(self.orders), venue_failures=failed, errors=tuple(self.errors)
+        )
+
+    def _claim(self, order_id: UUID) -> bool:
+        now = self.clock()
+        free = Q(claimed_until=None) | Q(claimed_until__lte=now)
+        return bool(
+            LiveOrder.objects.filter(free, pk=order_id).update(
+                claimed_until=now + self.settings.claim
+            )
+        )
+
+    def _reconcile(self, order_id: UUID) -> ReconciledOrder:
+        row = LiveOrder.objects.get(pk=order_id)
+        was_unresolved = row.outcome in ledger.UNRESOLVED
+        before = (row.status, row.filled, row.average_price, row.fee, row.venue_order_id)
+        try:
+            ack = self.api.get_order(
+                account_id=self.account.pk, symbol=row.symbol, client_order_id=row.client_order_id
+            )
+        except OrderNotFound:
+            return self._not_found(row)
+        except (VenueUnavailable, VenueRateLimited, AuthFailed) as error:
+            raise _VenueDown(error) from error
+        except ExchangeFailure as error:
+            self._checked(row)
+            self.errors.append(f"{row.client_order_id}: {error.code}: {error.message}")
+            return self._result(row, "error", note=error.code)
+        # The in-process gateway has merged the answer already; a remote binding has not.
+        ledger.record_ack(ack)
+        row.refresh_from_db()
+        fills = self._fills(row)
+        self._checked(row)
+        if was_unresolved:
+            result = "resolved"
+        elif before != (row.status, row.filled, row.average_price, row.fee, row.venue_order_id):
+            result = "updated"
+        else:
+            result = "unchanged"
+        return self._result(row, result, fills=fills)
+
+    def _not_found(self, row: LiveOrder) -> ReconciledOrder:
+        now = self.clock()
+        LiveOrder.objects.filter(pk=row.pk).update(
+            lookup_attempts=F("lookup_attempts") + 1, last_checked_at=now
+        )
+        row.refresh_from_db()
+        if row.outcome not in ledger.UNRESOLVED:
+            # A known order the venue no longer finds by our id (Gate keeps the id only while
+            # the order is open and shortly after): its end comes from a stream or a fill.
+            return self._result(row, "missing")
+        age = now - row.created_at
+        if row.lookup_attempts < self.settings.lookups or age < self.settings.min_age:
+            return self._result(
+                row, "not_found_yet", note=f"{row.lookup_attempts} lookup(s), {_seconds(age)} old"
+            )
+        reason = (
+            f"never reached {row.venue}: not found by {row.lookup_attempts} lookups over "
+            f"{_seconds(age)}"
+        )
+        ledger.record_not_found(order_id=row.pk, reason=reason)
+        row.refresh_from_db()
+        if row.outcome != Outcome.NOT_FOUND:  # resolved meanwhile (a stream was faster)
+            return self._result(row, "resolved")
+        return self._result(row, "rejected", note=reason)
+
+    def _fills(self, row: LiveOrder) -> int:
+        """Record the order's fills the ledger lacks; the number of new ones."""
+        if row.filled <= 0 or not row.venue_order_id:
+            return 0
+        # Summed here, not in SQL: exact decimals are text on SQLite (fields.py).
+        amounts = LiveFill.objects.filter(order=row).values_list("amount", flat=True)
+        recorded = sum(amounts, Decimal(0))
+        if recorded >= row.filled:
+            return 0
+        since = (row.venue_created_at or row.created_at) - TRADES_LOOKBACK
+        new = 0
+        for _ in range(TRADES_MAX_PAGES):
+            try:
+                page = self.api.my_trades(
+                    account_id=self.account.pk, symbol=row.symbol, since=since, limit=TRADES_PAGE
+                )
+            except (VenueUnavailable, VenueRateLimited, AuthFailed) as error:
+                raise _VenueDown(error) from error
+            except ExchangeFailure as error:
+                self.errors.append(f"{row.client_order_id} fills: {error.code}: {error.message}")
+                break
+            new += sum(ledger.record_fill(fill) for fill in _of_order(page, row))
+            if len(page) < TRADES_PAGE or page[-1].timestamp <= since:
+                break
+            since = page[-1].timestamp
+        return new
+
+    def _checked(self, row: LiveOrder) -> None:
+        LiveOrder.objects.filter(pk=row.pk).update(last_checked_at=self.clock())
+
+    def _result(
+        self, row: LiveOrder, result: str, *, fills: int = 0, note: str = ""
+    ) -> ReconciledOrder:
+        return ReconciledOrder(
+            account_id=row.account_id,
+            venue=row.venue,
+            symbol=row.symbol,
+            client_order_id=row.client_order_id,
+            result=result,
+            status=row.status,
+            outcome=row.outcome,
+            fills=fills,
+            note=note,
+        )
+
+
+def _of_order(fills: Iterable[Fill], row: LiveOrder) -> Iterable[Fill]:
+    """The fills of ``row`` (trade lists carry the venue's order id, seldom our id)."""
+    for fill in fills:
+        if fill.venue_order_id == row.venue_order_id or (
+            fill.client_order_id and fill.client_order_id == row.client_order_id
+        ):
+            yield replace(fill, client_order_id=fill.client_order_id or row.client_order_id)
+
+
+def _seconds(age: timedelta) -> str:
+    return f"{int(age.total_seconds())} s"

@@ -1,0 +1,290 @@
+"""The order reconciler against a simulated Binance, through ccxt and the resilient gateway.
+
+Each test places through the application's gateway, so the ledger sees what it would in
+production: the intent before the POST, then the answer or an unknown outcome. Faults are
+injected at the transport (``FakeVenue.fail_next``); the venue keeps its own books
+(``BinanceSim``), so "exactly one order at the venue" is counted there.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from domains.exchange.api import (
+    BelowMinimum,
+    InsufficientFunds,
+    OrderStatus,
+    VenueUnavailable,
+)
+from domains.exchange.events import OrderFilled, OrderUpdated
+from domains.exchange.models import LiveFill, LiveOrder, LiveOrderOutcome
+from domains.exchange.services.resilience.breaker import BreakerState
+from domains.exchange.tests.fake_binance import Fault
+from domains.exchange.tests.fake_venue import CONNECT_TIMEOUT, CONNECTION_REFUSED, READ_TIMEOUT
+from domains.exchange.tests.services.orders.conftest import (
+    ORDER,
+    LedgerRig,
+    events,
+    limit_buy,
+)
+
+pytestmark = pytest.mark.django_db
+
+Outcome = LiveOrderOutcome
+COOLDOWN = 21  # seconds: past the rig's breaker cool-down (20 s)
+
+
+def place_with_unknown_outcome(rig: LedgerRig, *, arrives: bool) -> str:
+    """A placement whose answer is lost (``arrives``: the venue recorded it) and whose
+    lookups cannot reach the venue: the gateway raises ``outcome = unknown``."""
+    request = limit_buy()
+    first = READ_TIMEOUT if arrives else CONNECT_TIMEOUT
+    # The send and two lookups fail; that is the rig's breaker threshold (3): the breaker
+    # opens and the third lookup is not even sent.
+    rig.venue.fake.fail_next(first, CONNECT_TIMEOUT, CONNECT_TIMEOUT)
+    with pytest.raises(VenueUnavailable) as caught:
+        rig.place(request)
+    assert caught.value.details["outcome"] == "unknown"
+    assert request.client_order_id is not None
+    row = LiveOrder.objects.get(client_order_id=request.client_order_id)
+    assert (row.outcome, row.status) == (Outcome.UNKNOWN, "")
+    assert rig.venue.runtime.venue("binance").breaker.state() is BreakerState.OPEN
+    rig.venue.clock.advance(COOLDOWN)
+    return request.client_order_id
+
+
+def test_an_order_lost_in_a_timeout_is_found_by_the_reconciler_and_announced_once(
+    ledger_rig: LedgerRig,
+):
+    cid = place_with_unknown_outcome(ledger_rig, arrives=True)
+    assert ledger_rig.sim.order_posts == [cid]  # the venue has it; we never heard
+    assert events(OrderUpdated, client_order_id=cid) == []
+
+    report = ledger_rig.reconcile()
+
+    assert [(o.client_order_id, o.result, o.status) for o in report.orders] == [
+        (cid, "resolved", "open")
+    ]
+    row = LiveOrder.objects.get(client_order_id=cid)
+    assert (row.outcome, row.status) == (Outcome.ACKNOWLEDGED, OrderStatus.OPEN)
+    assert row.venue_order_id == str(ledger_rig.sim.orders[cid]["orderId"])
+    assert [e["status"] for e in events(OrderUpdated, client_order_id=cid)] == ["open"]
+    # Later runs (the order is working: re-checked once quiet for a while) change nothing.
+    again = ledger_rig.reconcile(after=timedelta(minutes=30))
+    assert [o.result for o in again.orders] == ["unchanged"]
+    assert len(events(OrderUpdated, client_order_id=cid)) == 1
+    assert ledger_rig.sim.order_posts == [cid]  # exactly one order at the venue
+    assert [m for m, _ in ledger_rig.order_requests()].count("POST") == 1
+
+
+def test_an_order_that_never_arrived_is_rejected_only_after_enough_lookups_and_age(
+    ledger_rig: LedgerRig,
+):
+    young = place_with_unknown_outcome(ledger_rig, arrives=False)
+    assert ledger_rig.sim.order_posts == []
+    settings = ledger_rig.settings
+    assert (settings.lookups, settings.min_age) == (3, timedelta(minutes=5))
+
+    # Many "not found" answers soon after the placement prove nothing: venues lag.
+    for expected in (1, 2, 3, 4):
+        report = ledger_rig.reconcile(after=timedelta(minutes=1))
+        assert [(o.result, o.outcome) for o in report.orders] == [("not_found_yet", "unknown")]
+        assert LiveOrder.objects.get(client_order_id=young).lookup_attempts == expected
+    assert events(OrderUpdated, client_order_id=young) == []
+
+    # Old enough now: the next "not found" settles it.
+    report = ledger_rig.reconcile(after=timedelta(minutes=6))
+    assert [(o.result, o.status) for o in report.orders] == [("rejected", "rejected")]
+    row = LiveOrder.objects.get(client_order_id=young)
+    assert (row.status, row.outcome) == (OrderStatus.REJECTED, Outcome.NOT_FOUND)
+    assert row.reason.startswith("never reached binance: not found by 5 lookups")
+    [announced] = events(OrderUpdated, client_order_id=young)
+    assert (announced["status"], announced["reason"]) == ("rejected", row.reason)
+    assert ledger_rig.reconcile(after=timedelta(minutes=30)).orders == ()  # settled
+    assert ledger_rig.sim.order_posts == []  # and never sent again
+
+
+def test_age_alone_is_not_enough_either(ledger_rig: LedgerRig):
+    cid = place_with_unknown_outcome(ledger_rig, arrives=False)
+    for expected in (1, 2):
+        report = ledger_rig.reconcile(after=timedelta(hours=1))
+        assert [o.result for o in report.orders] == ["not_found_yet"]
+        assert LiveOrder.objects.get(client_order_id=cid).lookup_attempts == expected
+    assert [o.result for o in ledger_rig.reconcile(after=timedelta(hours=1)).orders] == [
+        "rejected"
+    ]
+
+
+def test_while_the_venue_is_down_the_order_stays_unknown_and_no_lookup_counts(
+    ledger_rig: LedgerRig,
+):
+    cid = place_with_unknown_outcome(ledger_rig, arrives=True)
+    # The breaker is half-open after its cool-down: one probe, refused, opens it again.
+    ledger_rig.venue.fake.fail_next(CONNECTION_REFUSED)
+
+    down = ledger_rig.reconcile(after=timedelta(hours=1))
+
+    assert down.venue_failures == 1
+    assert [o.result for o in down.orders] == ["venue_unavailable"]
+    assert "venue_unavailable" in down.errors[0]
+    row = LiveOrder.objects.get(client_order_id=cid)
+    assert (row.outcome, row.lookup_attempts, row.claimed_until) == (Outcome.UNKNOWN, 0, None)
+    # The breaker is open now: the next run sends nothing and counts nothing either.
+    assert ledger_rig.venue.runtime.venue("binance").breaker.state() is BreakerState.OPEN
+    sent = len(ledger_rig.venue.fake.requests)
+    refused = ledger_rig.reconcile(after=timedelta(hours=2))
+    assert refused.venue_failures == 1
+    assert len(ledger_rig.venue.fake.requests) == sent
+    assert LiveOrder.objects.get(client_order_id=cid).lookup_attempts == 0
+    # Back up: found, not declared missing.
+    ledger_rig.venue.clock.advance(COOLDOWN)
+    assert [o.result for o in ledger_rig.reconcile(after=timedelta(hours=3)).orders] == [
+        "resolved"
+    ]
+
+
+def test_fills_are_recorded_once_however_often_they_are_reported(ledger_rig: LedgerRig):
+    ack = ledger_rig.place(limit_buy(amount="0.001"))
+    cid = ack.client_order_id
+    first = ledger_rig.sim.fill(cid, "0.0004", commission="0.02")
+
+    partly = ledger_rig.reconcile(after=timedelta(minutes=10))  # quiet working order
+
+    assert [(o.result, o.status, o.fills) for o in partly.orders] == [
+        ("updated", "partially_filled", 1)
+    ]
+    second = ledger_rig.sim.fill(cid, "0.0006", "49990.00", commission="0.03")
+    done = ledger_rig.reconcile(after=timedelta(minutes=20))
+    # myTrades answered both fills: only the new one is recorded.
+    assert [(o.result, o.status, o.fills) for o in done.orders] == [("updated", "filled", 1)]
+
+    filled = events(OrderFilled, client_order_id=cid)
+    assert [(e["fill_id"], e["amount"], e["owner_id"]) for e in filled] == [
+        (str(first["id"]), "0.0004", 4242),
+        (str(second["id"]), "0.0006", 4242),
+    ]
+    assert (filled[1]["price"], filled[1]["fee"], filled[1]["side"]) == ("49990", "0.03", "buy")
+    row = LiveOrder.objects.get(client_order_id=cid)
+    assert (row.status, row.filled) == ("filled", Decimal("0.001"))
+    assert [f.fill_id for f in LiveFill.objects.filter(order=row)] == [
+        str(first["id"]),
+        str(second["id"]),
+    ]
+    statuses = [e["status"] for e in events(OrderUpdated, client_order_id=cid)]
+    assert statuses == ["open", "partially_filled", "filled"]
+    # A final order is not looked at again; its fills stay recorded once.
+    assert ledger_rig.reconcile(after=timedelta(hours=1)).orders == ()
+    assert LiveFill.objects.filter(order=row).count() == 2
+
+
+def test_an_order_claimed_by_another_run_is_left_to_it(ledger_rig: LedgerRig):
+    cid = place_with_unknown_outcome(ledger_rig, arrives=True)
+    from django.utils import timezone
+
+    LiveOrder.objects.filter(client_order_id=cid).update(
+        claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    sent = len(ledger_rig.venue.fake.requests)
+
+    assert ledger_rig.reconcile(after=timedelta(minutes=1)).orders == ()
+    assert len(ledger_rig.venue.fake.requests) == sent  # nobody asked the venue twice
+    # A claim outlives its run only until it expires (a run killed mid-way).
+    report = ledger_rig.reconcile(after=timedelta(minutes=6))
+    assert [o.result for o in report.orders] == ["resolved"]
+    assert LiveOrder.objects.get(client_order_id=cid).claimed_until is None
+
+
+# --- what a placement leaves in the ledger -----------------------------------------------------
+
+
+def test_a_placed_order_is_recorded_before_the_request_and_announced_once(ledger_rig: LedgerRig):
+    ack = ledger_rig.place(limit_buy())
+
+    row = LiveOrder.objects.get(client_order_id=ack.client_order_id)
+    assert (row.outcome, row.status, row.venue_order_id) == (
+        Outcome.ACKNOWLEDGED,
+        "open",
+        ack.venue_order_id,
+    )
+    assert (row.amount, row.price, row.side, row.type) == (
+        Decimal("0.001"),
+        Decimal("50000"),
+        "buy",
+        "limit",
+    )
+    # A lookup and a listing of the same state add nothing; the cancel does.
+    ledger_rig.gateway.get_order(
+        account_id=ledger_rig.account.pk, symbol="BTC/USDT", client_order_id=ack.client_order_id
+    )
+    ledger_rig.gateway.open_orders(account_id=ledger_rig.account.pk, symbol="BTC/USDT")
+    ledger_rig.gateway.cancel_order(
+        account_id=ledger_rig.account.pk, symbol="BTC/USDT", client_order_id=ack.client_order_id
+    )
+    statuses = [e["status"] for e in events(OrderUpdated, client_order_id=ack.client_order_id)]
+    assert statuses == ["open", "canceled"]
+
+
+def test_a_refused_order_is_rejected_with_the_venues_reason(ledger_rig: LedgerRig):
+    body = '{"code":-2010,"msg":"Account has insufficient balance for requested action."}'
+    ledger_rig.sim.fail("POST", ORDER, Fault("status", 400, body=body))
+    request = limit_buy()
+
+    with pytest.raises(InsufficientFunds):
+        ledger_rig.place(request)
+
+    row = LiveOrder.objects.get(client_order_id=request.client_order_id)
+    assert (row.status, row.outcome) == (OrderStatus.REJECTED, Outcome.REFUSED)
+    assert row.reason.startswith("insufficient_funds:")
+    [announced] = events(OrderUpdated, client_order_id=request.client_order_id)
+    assert announced["status"] == "rejected"
+    assert ledger_rig.reconcile(after=timedelta(hours=1)).orders == ()  # nothing to resolve
+
+
+def test_an_order_refused_by_our_own_checks_leaves_no_trace(ledger_rig: LedgerRig):
+    with pytest.raises(BelowMinimum):
+        ledger_rig.place(limit_buy(amount="0.00001"))
+    assert not LiveOrder.objects.exists()
+    assert ledger_rig.order_requests() == []
+
+
+def test_an_order_held_back_before_sending_is_refused_as_never_sent(ledger_rig: LedgerRig):
+    # Switched off by an admin: the market rules (cached) pass, the POST is stopped at our
+    # side of the wire.
+    ledger_rig.venue.configure(enabled=False)
+    request = limit_buy()
+
+    with pytest.raises(VenueUnavailable) as caught:
+        ledger_rig.place(request)
+
+    assert caught.value.details["disabled"] is True
+    assert ledger_rig.order_requests() == []
+    row = LiveOrder.objects.get(client_order_id=request.client_order_id)
+    assert (row.status, row.outcome) == (OrderStatus.REJECTED, Outcome.REFUSED)
+    assert row.reason.startswith("not sent: venue_unavailable")
+
+
+def test_an_open_breaker_stops_the_order_before_it_is_recorded(ledger_rig: LedgerRig):
+    breaker = ledger_rig.venue.runtime.venue("binance").breaker
+    for _ in range(3):
+        breaker.record_failure("test: venue down")
+
+    with pytest.raises(VenueUnavailable) as caught:
+        ledger_rig.place(limit_buy())
+
+    assert caught.value.details["breaker"] == "open"  # at the market rules' read
+    assert not LiveOrder.objects.exists()
+
+
+def test_a_second_order_with_the_same_client_id_is_refused_before_sending(ledger_rig: LedgerRig):
+    ack = ledger_rig.place(limit_buy("dstasameid0001"))
+    ledger_rig.gateway.cancel_order(
+        account_id=ledger_rig.account.pk, symbol="BTC/USDT", client_order_id=ack.client_order_id
+    )
+    posts = ledger_rig.order_requests().count(("POST", ORDER))
+
+    from domains.exchange.api import DuplicateOrder
+
+    with pytest.raises(DuplicateOrder):
+        ledger_rig.place(limit_buy("dstasameid0001"))
+    assert ledger_rig.order_requests().count(("POST", ORDER)) == posts
