@@ -22,6 +22,9 @@ WebSocket v4" docs.
   u``, refetch when ``baseID + 1 <`` the first ``U``, and rebuild on any later ``U > id + 1``.
 - **Best bid/ask** ``spot.book_ticker``, payload ``[pair, ...]``: ``result`` ``{"t", "u",
   "s", "b", "B", "a", "A"}``.
+- **Trades** ``spot.trades``, payload ``[pair]``: ``result`` ``{"id", "create_time",
+  "create_time_ms": "1606292218213.4578", "side": "sell", "currency_pair", "amount", "price",
+  "range"}``; ``side`` is the taker's.
 - **Keepalive** (docs "Application ping pong"): ``{"time": <s>, "channel": "spot.ping"}``
   answered by ``{"time", "channel": "spot.pong", "event": "", "error": null, "result": null}``;
   optional (the server pings at the protocol level) but it resets the server's timeout.
@@ -43,19 +46,26 @@ from domains.exchange.adapters.market_frames import (
     StreamItem,
     Subscribed,
     quote,
+    trade_print,
+    trades,
 )
 from domains.exchange.adapters.sequenced_book import BookDelta, sequence_number
 
 GATE_WS_URL = "wss://api.gateio.ws/ws/v4/"
 DEPTH_CHANNEL = "spot.order_book_update"
 TICKER_CHANNEL = "spot.book_ticker"
+TRADES_CHANNEL = "spot.trades"
 DEPTH_INTERVAL = "100ms"  # 100 levels every 100 ms
 DEPTH_LEVELS = 100  # so the REST base book is taken with limit=100
 
 
 def gate_topics(pair: str) -> list[str]:
     """The subscriptions of one pair, as ``"<channel> <payload...>"``."""
-    return [f"{DEPTH_CHANNEL} {pair} {DEPTH_INTERVAL}", f"{TICKER_CHANNEL} {pair}"]
+    return [
+        f"{DEPTH_CHANNEL} {pair} {DEPTH_INTERVAL}",
+        f"{TICKER_CHANNEL} {pair}",
+        f"{TRADES_CHANNEL} {pair}",
+    ]
 
 
 class GateSubscribe:
@@ -115,9 +125,11 @@ def read_gate(message: Any) -> StreamItem | None:
         payload = message.get("payload")
         topic = " ".join([channel, *map(str, payload)]) if isinstance(payload, list) else channel
         return Subscribed(topic)
-    if event != "update" or channel not in (DEPTH_CHANNEL, TICKER_CHANNEL):
+    if event != "update" or channel not in (DEPTH_CHANNEL, TICKER_CHANNEL, TRADES_CHANNEL):
         return None
     result = message.get("result")
+    if channel == TRADES_CHANNEL:
+        return _trade(result)
     if not isinstance(result, dict) or not result.get("s"):
         return Malformed(f"{channel} update without a result of a pair")
     pair = str(result["s"])
@@ -126,3 +138,24 @@ def read_gate(message: Any) -> StreamItem | None:
     if "b" not in result or "a" not in result:
         return Malformed(f"{channel} update without b/a")
     return quote(pair, result["b"], result["a"])
+
+
+def _trade(result: Any) -> StreamItem:
+    if not isinstance(result, dict) or not result.get("currency_pair"):
+        return Malformed(f"{TRADES_CHANNEL} update without a result of a pair")
+    pair = str(result["currency_pair"])
+    when = result.get("create_time_ms") or (
+        float(result["create_time"]) * 1000 if _number(result.get("create_time")) else None
+    )
+    print_ = trade_print(
+        result.get("id"), result.get("price"), result.get("amount"), result.get("side"), when
+    )
+    return trades(pair, [print_], TRADES_CHANNEL)
+
+
+def _number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -24,6 +24,9 @@ are JSON text.
   Docs' processing: subscribe and buffer, request the refresh image, align its ``seqNum`` with
   a buffered ``prevSeqNum``, then each update's ``prevSeqNum`` must be the previous ``seqNum``;
   otherwise data was lost: request the image again.
+- **Trades** ``market.$symbol.trade.detail``: ``{"ch", "ts", "tick": {"id", "ts", "data":
+  [{"id", "ts", "tradeId": 102523573486, "amount": 0.006754, "price": 52648.62, "direction":
+  "buy"}]}}``, several trades a frame; ``direction`` is the taker's side.
 - **Best bid/offer** ``market.$symbol.bbo``: ``{"ch", "ts", "tick": {"seqId", "ask",
   "askSize", "bid", "bidSize", "quoteTime", "symbol"}}``.
 """
@@ -41,6 +44,8 @@ from domains.exchange.adapters.market_frames import (
     StreamItem,
     Subscribed,
     quote,
+    trade_print,
+    trades,
 )
 from domains.exchange.adapters.sequenced_book import BookDelta, sequence_number
 
@@ -54,7 +59,7 @@ def depth_topic(symbol_id: str) -> str:
 
 
 def htx_topics(symbol_id: str) -> list[str]:
-    return [depth_topic(symbol_id), f"market.{symbol_id}.bbo"]
+    return [depth_topic(symbol_id), f"market.{symbol_id}.bbo", f"market.{symbol_id}.trade.detail"]
 
 
 def htx_subscribe(topics: list[str]) -> list[dict[str, str]]:
@@ -112,6 +117,26 @@ def read_htx(message: Any) -> StreamItem | None:
         if "bid" not in tick or "ask" not in tick:
             return Malformed(f"{topic} without bid/ask")
         return quote(symbol_id, tick["bid"], tick["ask"])
+    if topic.endswith(".trade.detail"):
+        data = tick.get("data")
+        if not isinstance(data, list):
+            return Malformed(f"{topic} without a list of trades")
+        return trades(
+            symbol_id,
+            [
+                trade_print(
+                    row.get("tradeId", row.get("id")),
+                    row.get("price"),
+                    row.get("amount"),
+                    row.get("direction"),
+                    row.get("ts"),
+                )
+                if isinstance(row, dict)
+                else None
+                for row in data
+            ],
+            topic,
+        )
     return None
 
 

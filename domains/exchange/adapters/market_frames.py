@@ -5,6 +5,7 @@ them the same way for every venue."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +33,25 @@ class BestQuote:
     venue_id: str
     bid: Decimal
     ask: Decimal
+
+
+@dataclass(frozen=True)
+class TradePrint:
+    """One public trade; ``side`` is the aggressor's (taker's) side when the venue says."""
+
+    trade_id: str
+    price: Decimal
+    amount: Decimal
+    side: str | None
+    traded_at: datetime
+
+
+@dataclass(frozen=True)
+class Trades:
+    """Public trades of ``venue_id`` from one frame (HTX batches several)."""
+
+    venue_id: str
+    prints: tuple[TradePrint, ...]
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,7 @@ StreamItem = (
     DepthUpdate
     | DepthSnapshot
     | BestQuote
+    | Trades
     | Subscribed
     | Refused
     | SnapshotRefused
@@ -95,6 +116,31 @@ def quote(venue_id: str, bid: Any, ask: Any) -> BestQuote | Malformed:
         return Malformed(f"best bid/ask of {venue_id} is not a number: {bid!r}/{ask!r}")
 
 
+def trade_print(
+    trade_id: Any, price: Any, amount: Any, side: Any, epoch_ms: Any
+) -> TradePrint | None:
+    """A print from the venue's fields (strings or JSON numbers); None when one is not a
+    number or the side is neither buy nor sell."""
+    try:
+        traded_at = datetime.fromtimestamp(float(epoch_ms) / 1000, UTC)
+        value = TradePrint(
+            str(trade_id), Decimal(str(price)), Decimal(str(amount)), None, traded_at
+        )
+    except (InvalidOperation, TypeError, ValueError, OverflowError):
+        return None
+    if not (value.price.is_finite() and value.amount.is_finite()) or trade_id in (None, ""):
+        return None
+    if side in ("buy", "sell"):
+        return TradePrint(value.trade_id, value.price, value.amount, side, traded_at)
+    return value if side is None else None
+
+
+def trades(venue_id: str, prints: list[TradePrint | None], what: str) -> Trades | Malformed:
+    if not prints or any(item is None for item in prints):
+        return Malformed(f"{what} of {venue_id} with a trade that is not one")
+    return Trades(venue_id, tuple(item for item in prints if item is not None))
+
+
 # --- Binance ---------------------------------------------------------------------------------
 
 
@@ -105,24 +151,35 @@ def binance_subscribe(subscriptions: list[str]) -> list[dict[str, Any]]:
 
 def read_binance(message: Any) -> StreamItem | None:
     """Binance spot streams ("WebSocket Streams" docs): ``depthUpdate`` events, bookTicker
-    frames (no ``"e"``), and answers to our SUBSCRIBE: ``{"result": null, "id": 1}`` or
-    ``{"error": {"code": 2, "msg": "Invalid request: ..."}, "id": 1}``."""
+    frames (no ``"e"``), ``trade`` events ("Trade Streams": ``t`` id, ``p``/``q``, ``T`` time,
+    ``m`` true when the buyer is the maker, so the seller was the aggressor), and answers to
+    our SUBSCRIBE: ``{"result": null, "id": 1}``, or an error (docs "Error Messages":
+    ``{"code": 2, "msg": "Invalid request: ...", "id": 1}``, which the server wraps as
+    ``{"error": {"code": 2, "msg": ...}, "id": 1}``)."""
     if not isinstance(message, dict):
         return None
-    if "id" in message and ("result" in message or "error" in message):
-        error = message.get("error")
+    if "id" in message and ({"result", "error", "code"} & message.keys()):
+        request = f"request {message.get('id')}"
+        error = message.get("error") or ({"code": message["code"]} if "code" in message else None)
+        if isinstance(error, dict):
+            return Refused(request, f"{error.get('code')}: {error.get('msg', message.get('msg'))}")
         if error:
-            reason = (
-                f"{error.get('code')}: {error.get('msg')}" if isinstance(error, dict) else error
-            )
-            return Refused(f"request {message.get('id')}", str(reason))
-        return Subscribed(f"request {message.get('id')}")
+            return Refused(request, str(error))
+        return Subscribed(request)
     data = message.get("data", message)  # combined streams wrap the payload
     if not isinstance(data, dict) or not data.get("s"):
         return None
     venue_id = str(data["s"]).upper()
     if data.get("e") == "depthUpdate":
         return DepthUpdate(venue_id, data)
+    if data.get("e") == "trade":
+        maker = data.get("m")
+        side = None if not isinstance(maker, bool) else ("sell" if maker else "buy")
+        return trades(
+            venue_id,
+            [trade_print(data.get("t"), data.get("p"), data.get("q"), side, data.get("T"))],
+            "trade event",
+        )
     if {"b", "a", "B", "A"} <= data.keys():  # bookTicker has no "e"
         return quote(venue_id, data["b"], data["a"])
     return None

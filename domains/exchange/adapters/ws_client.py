@@ -21,9 +21,9 @@ which is the event loop's.
 import asyncio
 import gzip
 import json
-import zlib
 import logging
 import random
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any

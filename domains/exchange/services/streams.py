@@ -1,6 +1,6 @@
-"""Live market data from the venues' websockets: synchronised books and best bid/ask, published
-as the transient ``OrderBookUpdated``/``TickerUpdated`` events (the paper exchange publishes
-the same ones).
+"""Live market data from the venues' websockets: synchronised books, best bid/ask and public
+trades, published as the transient ``OrderBookUpdated``/``TickerUpdated``/``TradeExecuted``
+events (the paper exchange publishes the same ones).
 
 One ``MarketStream`` per venue and process carries every subscribed symbol on one connection
 (``ReconnectingStream``: reconnect, backoff, resubscribe, idle timeout). What differs per venue
@@ -12,12 +12,13 @@ shared:
 
 - each symbol's book is a ``SequencedBook`` (gap -> resync), reset on every new connection;
 - every book change is an ``OrderBookUpdated`` (top 50 levels a side), every best bid/ask a
-  ``TickerUpdated``;
+  ``TickerUpdated``, every public trade a ``TradeExecuted``;
 - each connection up/down goes to the venue's health and out as a durable
   ``VenueStatusChanged``; so does a subscription the venue refuses (logged as an error too);
 - a venue ping is answered at once with its pong (HTX); a connection that carries only
   heartbeats for ``idle_timeout`` seconds is stale and is reopened (HTX pings every 5 s, so the
   client's idle timeout alone would never fire);
+- a venue's notice that it will close the connection (Gate's service upgrade) reconnects now;
 - frames of the wrong shape are counted, logged and skipped.
 """
 
@@ -60,6 +61,7 @@ from domains.exchange.adapters.market_frames import (
     SnapshotRefused,
     StreamItem,
     Subscribed,
+    Trades,
     binance_subscribe,
     read_binance,
 )
@@ -73,7 +75,7 @@ from domains.exchange.adapters.ws_client import (
     text_json,
 )
 from domains.exchange.api import OrderBook
-from domains.exchange.events import OrderBookUpdated, TickerUpdated
+from domains.exchange.events import OrderBookUpdated, TickerUpdated, TradeExecuted
 from domains.exchange.services.live import LiveVenue
 from domains.exchange.services.resilience.runtime import VenueRuntime
 from dsta.kernel.bus import Event, publish
@@ -221,6 +223,22 @@ class MarketStream:
                 await self._emit(
                     TickerUpdated(venue=self.venue, symbol=symbol, bid=item.bid, ask=item.ask)
                 )
+        elif isinstance(item, Trades):
+            symbol = self.by_id.get(self.key(item.venue_id))
+            if symbol is not None:
+                self._last_data = now
+                for trade in item.prints:
+                    await self._emit(
+                        TradeExecuted(
+                            venue=self.venue,
+                            symbol=symbol,
+                            trade_id=trade.trade_id,
+                            price=trade.price,
+                            amount=trade.amount,
+                            side=trade.side,
+                            traded_at=trade.traded_at,
+                        )
+                    )
         elif isinstance(item, DepthSnapshot):
             book = self._book(item.venue_id)
             if book is not None:
@@ -246,8 +264,11 @@ class MarketStream:
             if book is not None:
                 book.snapshot_failed()
         elif isinstance(item, Notice):
+            # Gate: "the connection will soon be closed for a service upgrade": reconnect now
+            # rather than lose updates when it goes (its docs ask for that).
             self.notices.append(item.text)
             logger.warning("venue stream notice", extra={"venue": self.venue, "text": item.text})
+            self.stream.reconnect(f"{self.venue} announced: {item.text}")
         elif isinstance(item, Malformed):
             self._malformed(item.reason)
 
@@ -335,7 +356,8 @@ class MarketStream:
 
 
 class BinanceMarketStream(MarketStream):
-    """``<symbol>@depth@100ms`` diff streams and ``<symbol>@bookTicker`` (Binance spot)."""
+    """``<symbol>@depth@100ms`` diff streams, ``<symbol>@bookTicker`` and ``<symbol>@trade``
+    (Binance spot)."""
 
     venue = "binance"
     default_url = BINANCE_WS_URL
@@ -345,7 +367,8 @@ class BinanceMarketStream(MarketStream):
         return venue_id.upper()
 
     def topics(self, venue_id: str) -> list[str]:
-        return [f"{venue_id.lower()}@depth@100ms", f"{venue_id.lower()}@bookTicker"]
+        stream = venue_id.lower()
+        return [f"{stream}@depth@100ms", f"{stream}@bookTicker", f"{stream}@trade"]
 
     def subscribe(self, topics: list[str]) -> list[Any]:
         return binance_subscribe(topics)
@@ -358,7 +381,8 @@ class BinanceMarketStream(MarketStream):
 
 
 class GateMarketStream(MarketStream):
-    """``spot.order_book_update`` (100 ms, 100 levels) and ``spot.book_ticker`` (Gate.io v4);
+    """``spot.order_book_update`` (100 ms, 100 levels), ``spot.book_ticker`` and ``spot.trades``
+    (Gate.io v4);
     the base book over REST (``with_id=true``), ``spot.ping`` every 10 s."""
 
     venue = "gateio"
@@ -387,7 +411,8 @@ class GateMarketStream(MarketStream):
 
 
 class HtxMarketStream(MarketStream):
-    """``market.$symbol.mbp.150`` and ``market.$symbol.bbo`` (HTX spot, gzip frames); the base
+    """``market.$symbol.mbp.150``, ``market.$symbol.bbo`` and ``market.$symbol.trade.detail``
+    (HTX spot, gzip frames); the base
     book by ``req`` on the same connection; every ``ping`` answered with its ``pong``."""
 
     venue = "htx"

@@ -25,7 +25,12 @@ from domains.exchange.adapters.ws_client import (
     text_json,
 )
 from domains.exchange.api import BookLevel, OrderBook, VenueUnavailable
-from domains.exchange.events import OrderBookUpdated, TickerUpdated, VenueStatusChanged
+from domains.exchange.events import (
+    OrderBookUpdated,
+    TickerUpdated,
+    TradeExecuted,
+    VenueStatusChanged,
+)
 from domains.exchange.services.streams import BinanceMarketStream, binance_subscribe
 from domains.exchange.tests.fake_stream import (
     HTX,
@@ -368,6 +373,21 @@ def test_binance_books_stay_in_sync_through_gaps_and_reconnects(binance: Binance
             ("subscribed",),
             ("send", depth_event("BTCUSDT", 99, 101, bids=[("60000.00", "0")])),
             ("send", book_ticker("BTCUSDT", 400, "59999.00", "60001.00")),
+            # "Trade Streams": m=true, the buyer was the maker: a sell hit the bid.
+            (
+                "send",
+                {
+                    "e": "trade",
+                    "E": 1672515782136,
+                    "s": "BTCUSDT",
+                    "t": 12345,
+                    "p": "59999.00",
+                    "q": "0.5",
+                    "T": 1672515782136,
+                    "m": True,
+                    "M": True,
+                },
+            ),
             ("send", gap_event),  # 102-119 never came: resync
             ("drop",),
         ],
@@ -402,6 +422,10 @@ def test_binance_books_stay_in_sync_through_gaps_and_reconnects(binance: Binance
     assert books[0].bids[0] == (Decimal("59999.00"), Decimal(2))  # 60000 removed by qty 0
     tickers = [e for e in emitted if isinstance(e, TickerUpdated)]
     assert [(t.bid, t.ask) for t in tickers] == [(Decimal("59999.00"), Decimal("60001.00"))]
+    trades = [e for e in emitted if isinstance(e, TradeExecuted)]
+    assert [(t.symbol, t.trade_id, t.price, t.amount, t.side) for t in trades] == [
+        ("BTC/USDT", "12345", Decimal("59999.00"), Decimal("0.5"), "sell")
+    ]
     changes = [(e.component, e.status) for e in binance.events if isinstance(e, VenueStatusChanged)]
     assert changes[:3] == [("websocket", "up"), ("websocket", "down"), ("websocket", "up")]
     assert binance.runtime.venue("binance").status().websocket in ("up", "down")

@@ -24,7 +24,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from domains.exchange.adapters.ws_client import StreamSettings
-from domains.exchange.events import OrderBookUpdated, TickerUpdated, VenueStatusChanged
+from domains.exchange.events import (
+    OrderBookUpdated,
+    TickerUpdated,
+    TradeExecuted,
+    VenueStatusChanged,
+)
 from domains.exchange.services.live import LiveVenue
 from domains.exchange.services.resilience.breaker import BreakerSettings, LocalBreakerStore
 from domains.exchange.services.resilience.config import defaults_of
@@ -119,6 +124,9 @@ class StreamRig:
     def tickers(self) -> list[TickerUpdated]:
         return [e for e in self.emitted if isinstance(e, TickerUpdated)]
 
+    def trades(self) -> list[TradeExecuted]:
+        return [e for e in self.emitted if isinstance(e, TradeExecuted)]
+
     def websocket_changes(self) -> list[tuple[str, str]]:
         return [
             (e.status, e.reason)
@@ -212,14 +220,34 @@ def test_gate_subscribes_as_documented_and_keeps_the_book_through_gaps_and_recon
     gate_books.ids[:] = [100, 125]  # the venue moved on by the time we ask again
     scripts: list[list[Step]] = [
         [
-            ("subscribed", 2),
+            ("subscribed", 3),
             ("send", gate_depth("BTC_USDT", 99, 101, bids=[("60000.0", "0")])),  # straddles 100
             ("send", gate_book_ticker("BTC_USDT", 400, "59999.0", "60001.0")),
+            # Docs "Public trades channel": one trade a frame, side = the taker's.
+            (
+                "send",
+                {
+                    "time": 1606292218,
+                    "time_ms": 1606292218231,
+                    "channel": "spot.trades",
+                    "event": "update",
+                    "result": {
+                        "id": 309143071,
+                        "create_time": 1606292218,
+                        "create_time_ms": "1606292218213.4578",
+                        "side": "sell",
+                        "currency_pair": "BTC_USDT",
+                        "amount": "0.0164",
+                        "price": "59999.0",
+                        "range": "2390902-2390902",
+                    },
+                },
+            ),
             ("send", gate_depth("BTC_USDT", 120, 125, bids=[("59990.0", "4")])),  # 102-119 lost
             ("drop",),
         ],
         [
-            ("subscribed", 2),
+            ("subscribed", 3),
             ("send", gate_depth("BTC_USDT", 126, 126, asks=[("60001.0", "0")])),
             ("send", gate_depth("BTC_USDT", 150, 200, bids=[("59000.0", "1")], full=True)),
         ],
@@ -233,10 +261,12 @@ def test_gate_subscribes_as_documented_and_keeps_the_book_through_gaps_and_recon
     assert [(f["channel"], f["payload"]) for f in subscriptions] == [
         ("spot.order_book_update", ["BTC_USDT", "100ms"]),
         ("spot.book_ticker", ["BTC_USDT"]),
+        ("spot.trades", ["BTC_USDT"]),
     ]
     assert all(abs(f["time"] - before) <= 5 and isinstance(f["id"], int) for f in subscriptions)
     assert [f["payload"] for f in server.received[1] if f.get("event") == "subscribe"] == [
         ["BTC_USDT", "100ms"],
+        ["BTC_USDT"],
         ["BTC_USDT"],
     ]
     # Base books through ccxt and the resilient client: first sync, the gap, the reconnect.
@@ -261,9 +291,14 @@ def test_gate_subscribes_as_documented_and_keeps_the_book_through_gaps_and_recon
         ("gateio", Decimal("59999.0"), Decimal("60001.0"))
     ]
     assert [status for status, _ in gate.websocket_changes()][:3] == ["up", "down", "up"]
+    assert [(t.venue, t.trade_id, t.price, t.amount, t.side) for t in gate.trades()] == [
+        ("gateio", "309143071", Decimal("59999.0"), Decimal("0.0164"), "sell")
+    ]
+    assert gate.trades()[0].traded_at.timestamp() == pytest.approx(1606292218.2134578)
     assert market.subscribed == {
         "spot.order_book_update BTC_USDT 100ms",
         "spot.book_ticker BTC_USDT",
+        "spot.trades BTC_USDT",
     }
 
 
@@ -284,8 +319,8 @@ def test_gate_a_refused_subscription_is_logged_and_reported_as_the_stream_down(
             "result": {"status": "fail"},
         }
 
-    server = FakeStreamServer([[("subscribed", 2, refuse)]], dialect=GATE)
-    market = run_until(gate, server, lambda market: len(market.refusals) == 2)
+    server = FakeStreamServer([[("subscribed", 3, refuse)]], dialect=GATE)
+    market = run_until(gate, server, lambda market: len(market.refusals) == 3)
 
     assert market.refusals[0] == (
         "gateio refused spot.order_book_update BTC_USDT 100ms: "
@@ -301,7 +336,11 @@ def test_gate_a_refused_subscription_is_logged_and_reported_as_the_stream_down(
     assert market.subscribed == set()
 
 
-def test_gate_pings_on_a_timer_and_skips_malformed_frames(gate: StreamRig):
+def test_gate_pings_on_a_timer_skips_malformed_frames_and_reconnects_on_an_upgrade_notice(
+    gate: StreamRig, gate_books: GateBooks
+):
+    gate_books.ids[:] = [100, 127]
+
     def is_ping(frame: Any) -> bool:
         return isinstance(frame, dict) and frame.get("channel") == "spot.ping"
 
@@ -309,26 +348,35 @@ def test_gate_pings_on_a_timer_and_skips_malformed_frames(gate: StreamRig):
         return {"time": frame["time"], "channel": "spot.pong", "event": "", "result": None}
 
     upgrade = {"type": "upgrade", "msg": "The connection will soon be closed for an upgrade."}
-    script: list[Step] = [
-        ("subscribed", 2),
-        ("raw", '{"channel": "spot.order_book_update", "event": "upd'),  # not JSON
-        ("send", {"channel": "spot.order_book_update", "event": "update", "result": []}),
-        ("send", {**gate_depth("BTC_USDT", 0, 101), "result": {"s": "BTC_USDT", "U": "x", "u": 1}}),
-        ("send", {"channel": "spot.book_ticker", "event": "update", "result": {"s": "BTC_USDT"}}),
-        ("send", upgrade),
-        ("reply", is_ping, pong),
-        ("send", gate_depth("BTC_USDT", 101, 102, bids=[("59000.0", "1")])),
+    bad_ids = {"s": "BTC_USDT", "U": "x", "u": 101, "b": [], "a": []}
+    scripts: list[list[Step]] = [
+        [
+            ("subscribed", 3),
+            ("raw", '{"channel": "spot.order_book_update", "event": "upd'),  # not JSON
+            ("send", {"channel": "spot.order_book_update", "event": "update", "result": []}),
+            ("send", {**gate_depth("BTC_USDT", 0, 101), "result": bad_ids}),  # U: no number
+            ("send", {"channel": "spot.book_ticker", "event": "update", "result": {"s": "X"}}),
+            ("reply", is_ping, pong),
+            ("send", gate_depth("BTC_USDT", 101, 102, bids=[("59000.0", "1")])),
+            ("send", upgrade),  # docs "Service upgrade notification": reconnect soon
+            ("silence",),
+        ],
+        [
+            ("subscribed", 3),
+            ("send", gate_depth("BTC_USDT", 125, 130, bids=[("59000.0", "2")])),
+        ],
     ]
-    server = FakeStreamServer([script], dialect=GATE)
-    market = run_until(gate, server, book_with(gate, 102), keepalive_every=0.01)
+    server = FakeStreamServer(scripts, dialect=GATE)
+    market = run_until(gate, server, book_with(gate, 130), keepalive_every=0.01)
 
     pings = [frame for frame in server.received[0] if is_ping(frame)]
     assert pings
     assert set(pings[0]) == {"time", "channel"}
     assert (market.stream.stats.malformed, market.malformed) == (1, 3)
+    assert [b.sequence for b in gate.books()] == [102, 130]  # none of it spoiled the book
     assert market.notices == [upgrade["msg"]]
-    assert market.stream.stats.connections == 1  # none of it cost the connection
-    assert [b.sequence for b in gate.books()] == [102]
+    assert market.stream.stats.connections == 2
+    assert ("down", f"gateio announced: {upgrade['msg']}") in gate.websocket_changes()
 
 
 # --- HTX -----------------------------------------------------------------------------------------
@@ -347,19 +395,49 @@ def test_htx_answers_pings_syncs_from_its_req_image_and_resyncs_after_gaps_and_r
 ):
     scripts: list[list[Step]] = [
         [
-            ("subscribed", 2),
+            ("subscribed", 3),
             ("ping", 1492420473027),  # unanswered twice, HTX would drop us
             ("send", htx_depth("btcusdt", 100, 105, asks=[(60001.5, 1.25)])),  # asks the image
             ("send", htx_depth("btcusdt", 105, 109, bids=[(59999.0, 2.0)])),  # buffered
             ("reply", is_request, image(105)),  # seqNum = the first buffered prevSeqNum
             ("send", htx_bbo("btcusdt", 59999.0, 60001.5)),
+            # Docs "Trade Detail": several trades a frame, JSON numbers, direction = taker.
+            (
+                "send",
+                {
+                    "ch": "market.btcusdt.trade.detail",
+                    "ts": 1630994963175,
+                    "tick": {
+                        "id": 137005445109,
+                        "ts": 1630994963173,
+                        "data": [
+                            {
+                                "id": 1370054451098,
+                                "ts": 1630994963173,
+                                "tradeId": 102523573486,
+                                "amount": 0.006754,
+                                "price": 60001.5,
+                                "direction": "buy",
+                            },
+                            {
+                                "id": 1370054451099,
+                                "ts": 1630994963173,
+                                "tradeId": 102523573487,
+                                "amount": 0.5,
+                                "price": 60002.0,
+                                "direction": "buy",
+                            },
+                        ],
+                    },
+                },
+            ),
             ("send", htx_depth("btcusdt", 120, 130, bids=[(59990.0, 4.0)])),  # 109 -> 120: gap
             ("reply", is_request, image(130, bids=[(59990.0, 4.0)])),
             ("ping", 1492420478027),
             ("drop",),
         ],
         [
-            ("subscribed", 2),
+            ("subscribed", 3),
             ("send", htx_depth("btcusdt", 130, 131, asks=[(60001.5, 0)])),
             ("reply", is_request, image(130)),
         ],
@@ -371,6 +449,7 @@ def test_htx_answers_pings_syncs_from_its_req_image_and_resyncs_after_gaps_and_r
     assert [f for f in first if "sub" in f] == [
         {"sub": "market.btcusdt.mbp.150", "id": "market.btcusdt.mbp.150"},
         {"sub": "market.btcusdt.bbo", "id": "market.btcusdt.bbo"},
+        {"sub": "market.btcusdt.trade.detail", "id": "market.btcusdt.trade.detail"},
     ]
     assert [f for f in first if "pong" in f] == [{"pong": 1492420473027}, {"pong": 1492420478027}]
     assert server.missed_pongs == []
@@ -390,7 +469,15 @@ def test_htx_answers_pings_syncs_from_its_req_image_and_resyncs_after_gaps_and_r
         ("htx", Decimal("59999.0"), Decimal("60001.5"))
     ]
     assert [status for status, _ in htx.websocket_changes()][:3] == ["up", "down", "up"]
-    assert market.subscribed == {"market.btcusdt.mbp.150", "market.btcusdt.bbo"}
+    assert [(t.trade_id, t.price, t.amount, t.side) for t in htx.trades()] == [
+        ("102523573486", Decimal("60001.5"), Decimal("0.006754"), "buy"),
+        ("102523573487", Decimal("60002.0"), Decimal("0.5"), "buy"),
+    ]
+    assert market.subscribed == {
+        "market.btcusdt.mbp.150",
+        "market.btcusdt.bbo",
+        "market.btcusdt.trade.detail",
+    }
 
 
 def test_htx_a_stream_of_heartbeats_only_is_stale_and_reopened(htx: StreamRig):
@@ -398,8 +485,8 @@ def test_htx_a_stream_of_heartbeats_only_is_stale_and_reopened(htx: StreamRig):
     for ts in range(1, 60):
         pings += [("ping", ts), ("wait", 0.01)]
     scripts: list[list[Step]] = [
-        [("subscribed", 2), *pings],
-        [("subscribed", 2), ("send", htx_bbo("btcusdt", 59999.0, 60001.5))],
+        [("subscribed", 3), *pings],
+        [("subscribed", 3), ("send", htx_bbo("btcusdt", 59999.0, 60001.5))],
     ]
     server = FakeStreamServer(scripts, dialect=HTX)
     settings = StreamSettings(idle_timeout=0.1, open_timeout=2, base_delay=0.01, max_delay=0.01)
@@ -431,7 +518,7 @@ def test_htx_skips_malformed_frames_and_surfaces_refusals(htx: StreamRig):
         "ts": 1494301904959,
     }
     script: list[Step] = [
-        ("subscribed", 2, refuse_bbo),
+        ("subscribed", 3, refuse_bbo),
         ("raw", b"\x1f\x8b not really gzip"),
         ("raw", "plain text, not JSON"),
         ("send", {"ch": "market.btcusdt.mbp.150", "ts": 1, "tick": {"seqNum": "x"}}),
