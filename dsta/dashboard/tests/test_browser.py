@@ -257,6 +257,13 @@ def test_a_viewer_cannot_flip_the_kill_switch_and_can_sign_out(
         sign_in(page, server, "vera")
         page.wait_for_selector("#kill-switch-card:not([hidden])")
         assert page.locator("#kill-switch").is_disabled()
+        # Controls the API would refuse a viewer are not offered: no new backtest, no paper
+        # account to open, the way to get one said instead.
+        page.wait_for_selector("#panel-orders >> text=No exchange account yet.")
+        assert "paper_account create" in page.inner_text("#panel-orders")
+        assert page.locator("#orders-open-paper").count() == 0
+        page.wait_for_selector("#backtests-table, #panel-backtests .empty")
+        assert page.locator("#backtest-new").is_hidden()
         # The API refuses the write too (the page only hides what would fail).
         refused = page.request.put(
             f"{server.url}/api/v1/config/trading.kill_switch",
@@ -379,19 +386,21 @@ def test_the_reconnecting_socket_reads_the_servers_close_codes(
 
 
 # Counts the drawn pixels of a chart canvas: in the top 60 % (the equity line and its area)
-# and, in the bottom 30 %, those in the "down" colour (the drawdown pane's fill and line).
+# and, below that, those in the "down" colour (the drawdown pane's fill and line).
 CANVAS_PIXELS_JS = """(selector) => {
     const canvas = document.querySelector(selector);
     if (!canvas || !canvas.width || !canvas.height) return null;
-    const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    const { data, width, height } = canvas.getContext("2d")
+        .getImageData(0, 0, canvas.width, canvas.height);
     let upper = 0;
     let red = 0;
     for (let y = 0; y < height; y += 2) {
         for (let x = 0; x < width; x += 2) {
             const i = (y * width + x) * 4;
             if (data[i + 3] === 0) continue;
+            const reddish = data[i] > data[i + 1] + 40 && data[i] > data[i + 2] + 40;
             if (y < height * 0.6) upper += 1;
-            else if (y > height * 0.6 && data[i] > data[i + 1] + 40 && data[i] > data[i + 2] + 40) red += 1;
+            else if (reddish) red += 1;
         }
     }
     return { upper, red };
@@ -435,7 +444,7 @@ def test_backtests_orders_and_venues_panels_show_real_data(
     )
 
     # Refusals the page provokes on purpose: the browser logs each 4xx as a console error.
-    expected = ("/api/v1/backtest/run", "/api/v1/exchange/paper/order", "/api/v1/exchange/paper/orders")
+    expected = ("/api/v1/backtest/run", "/api/v1/exchange/paper/order")
     with browser_page(sync_playwright, server, expected) as page:
         sign_in(page, server, "ada")
         runs = page.request.get(f"{server.url}/api/v1/backtest/runs").json()["results"]
@@ -443,14 +452,18 @@ def test_backtests_orders_and_venues_panels_show_real_data(
         run = runs[0]
 
         # --- backtests: the finished run is selected, its metrics and equity drawn -------------
-        page.wait_for_selector(f"#backtests-table tr[data-run-id='{run['id']}'][data-status=succeeded]")
+        page.wait_for_selector(
+            f"#backtests-table tr[data-run-id='{run['id']}'][data-status=succeeded]"
+        )
         page.wait_for_selector(f"#backtest-detail[data-run-id='{run['id']}'] #backtest-metrics")
         shown = page.inner_text("#backtest-metrics [data-metric=total_return] dd")
         assert shown == _percent(run["total_return"])
         results = page.request.get(f"{server.url}/api/v1/backtest/{run['id']}/results").json()
         trades = results["metrics"]["trades"]
         assert page.inner_text("#backtest-metrics [data-metric=trades] dd") == f"{trades:,}"
-        assert page.inner_text("#backtest-trades-count").startswith(f"{results['trades']['count']:,} trade")
+        assert page.inner_text("#backtest-trades-count").startswith(
+            f"{results['trades']['count']:,} trade"
+        )
         assert "lookahead passed" in page.inner_text("#backtest-bias")
         page.wait_for_function(
             f"() => {{ const p = ({CANVAS_PIXELS_JS})('#backtest-equity canvas');"
@@ -493,8 +506,12 @@ def test_backtests_orders_and_venues_panels_show_real_data(
                 bar = page.locator(f"{card} .limit[data-bucket={rate['bucket']}] .progress")
                 percent = round(min(1, rate["in_use"] / rate["limit"]) * 1000) / 10
                 assert float(bar.get_attribute("aria-valuenow")) == pytest.approx(percent)
+            # The clock offset where the API reports one (the paper venue has no clock).
             offset_shown = page.locator(f"{card} [data-fact=clock-offset]").count() == 1
-            assert offset_shown == ("clock_offset_ms" in status)
+            assert offset_shown == (
+                "clock_offset_ms" in status
+                and (status["clock_offset_ms"] is not None or status["venue"] != "paper")
+            )
 
         # --- orders: no account yet; open a paper one from the panel ----------------------------
         page.wait_for_selector("#panel-orders >> text=No exchange account yet.")
@@ -520,31 +537,208 @@ def test_backtests_orders_and_venues_panels_show_real_data(
         # An order placed elsewhere (the API, as a bot would) arrives over the stream alone.
         placed = page.request.post(
             f"{server.url}/api/v1/exchange/paper/order",
-            data={"symbol": "ETH-USDT", "side": "buy", "type": "limit", "amount": "0.5", "price": "1500"},
+            data={
+                "symbol": "ETH-USDT",
+                "side": "buy",
+                "type": "limit",
+                "amount": "0.5",
+                "price": "1500",
+            },
             headers=csrf_headers(page, server),
         )
         assert placed.status == 201, placed.text()
         other = placed.json()["client_order_id"]
-        page.wait_for_selector(f"#orders-table tr[data-client-order-id='{other}'][data-status=open]")
+        page.wait_for_selector(
+            f"#orders-table tr[data-client-order-id='{other}'][data-status=open]"
+        )
 
         # Cancel the ticket's order from its row.
         page.click(f"#orders-table tr[data-client-order-id='{mine}'] button")
-        page.wait_for_selector(f"#orders-table tr[data-client-order-id='{mine}'][data-status=canceled]")
+        page.wait_for_selector(
+            f"#orders-table tr[data-client-order-id='{mine}'][data-status=canceled]"
+        )
         assert page.locator(f"tr[data-client-order-id='{mine}'] button").is_hidden()
         assert page.locator(f"tr[data-client-order-id='{other}'] button").is_visible()
         state = page.request.get(f"{server.url}/api/v1/exchange/paper/order/{mine}").json()
         assert state["status"] == "canceled"
 
+        # A fresh page reads both from the order list, newest first.
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector(
+            f"#orders-table tr[data-client-order-id='{mine}'][data-status=canceled]"
+        )
+        listed = page.eval_on_selector_all(
+            "#orders-table tbody tr", "rows => rows.map((row) => row.dataset.clientOrderId)"
+        )
+        assert listed == [other, mine]
+        assert page.locator("#orders-note").is_hidden()
+
+        # Back to the finished run (the queued one was selected when it started).
+        page.click(f"#backtests-table tr[data-run-id='{run['id']}']")
+        page.wait_for_selector(
+            f"#backtest-detail[data-run-id='{run['id']}'] #backtest-equity canvas"
+        )
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT.with_name("dashboard-panels.png")), full_page=True, animations="disabled")
+        page.locator("#panel-backtests").scroll_into_view_if_needed()
+        page.screenshot(
+            path=str(SCREENSHOT.with_name("dashboard-panels.png")),
+            full_page=True,
+            animations="disabled",
+        )
 
         # Narrow screens: one column, nothing wider than the window.
         page.set_viewport_size({"width": 390, "height": 900})
-        page.wait_for_timeout(500)
-        print("WIDE", page.evaluate("""() => [document.documentElement.scrollWidth, window.innerWidth, document.documentElement.clientWidth, document.body.scrollWidth, ...[...document.querySelectorAll('body *')].filter(e => { if (e.getBoundingClientRect().right <= window.innerWidth + 1) return false; for (let a = e.parentElement; a; a = a.parentElement) { const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'hidden' || o === 'scroll') return false; } return true; }).slice(0, 15)].map(e => typeof e === 'number' ? e : e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""))
         page.wait_for_function("() => document.documentElement.scrollWidth <= window.innerWidth")
         page.wait_for_function(
             f"() => {{ const p = ({CANVAS_PIXELS_JS})('#backtest-equity canvas');"
             " return p && p.upper > 200; }"
         )
-        page.screenshot(path=str(SCREENSHOT.with_name("dashboard-narrow.png")), full_page=True, animations="disabled")
+        page.screenshot(
+            path=str(SCREENSHOT.with_name("dashboard-narrow.png")),
+            full_page=True,
+            animations="disabled",
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_new_panels_helpers_behave_in_the_browser(
+    sync_playwright: Any, dashboard_server: LiveServer
+) -> None:
+    """Metric and curve parsing, the run request, order merging, rate-limit bars, a venue card
+    with and without a clock offset, and a fill frame's row, in the browser's own engine."""
+    server = dashboard_server
+    with browser_page(sync_playwright, server) as page:
+        page.goto(f"{server.url}/dashboard/login/")
+        result = page.evaluate(
+            """async () => {
+                const fmt = await import("/static/dashboard/js/format.js");
+                const bt = await import("/static/dashboard/js/backtest.js");
+                const ex = await import("/static/dashboard/js/exchange.js");
+                const venues = await import("/static/dashboard/js/panels/venues.js");
+                const orders = await import("/static/dashboard/js/panels/orders.js");
+                const rows = bt.metricRows({
+                    total_return: 0.1234, sharpe: "inf", max_drawdown: -0.2, profit_factor: null,
+                    unknown_metric: 3,
+                });
+                const open = {client_order_id: "a", status: "open", filled: "0", amount: "1",
+                              updated_at: "2024-01-01T00:00:02Z",
+                              created_at: "2024-01-01T00:00:00Z"};
+                const canceled = ex.mergeOrder(open, {client_order_id: "a", status: "canceled",
+                                                      updated_at: "2024-01-01T00:00:03Z"});
+                // Redelivered late: an open state after the cancel, with a field not known yet.
+                const late = ex.mergeOrder(canceled, {client_order_id: "a", status: "open",
+                                                      updated_at: "2024-01-01T00:00:01Z",
+                                                      venue_order_id: "v1"});
+                const older = ex.mergeOrder(
+                    {client_order_id: "b", status: "partially_filled", filled: "0.5",
+                     updated_at: "2024-01-01T00:00:05Z"},
+                    {client_order_id: "b", status: "open", filled: "0",
+                     updated_at: "2024-01-01T00:00:04Z"});
+                const card = venues.venueCard("binance");
+                const degraded = {
+                    venue: "binance", enabled: true, state: "degraded", breaker: "half_open",
+                    last_error: "NetworkError", last_error_at: new Date().toISOString(),
+                    latency_ewma_ms: 123.4, websocket: "down", active_host: "api2.binance.com",
+                    rate_limits: [{bucket: "request_weight", scope: "venue", unit: "weight",
+                                   limit: 6000, period_seconds: 60, in_use: 5700}],
+                    clock_offset_ms: 1500,
+                };
+                card.update(degraded);
+                const first = {
+                    state: card.card.dataset.state,
+                    offset: card.card.querySelector("[data-fact=clock-offset] dd")?.textContent,
+                    offsetClass: card.card.querySelector("[data-fact=clock-offset] dd")?.className,
+                    error: card.card.querySelector("[data-role=error]").textContent,
+                    level: card.card.querySelector(".limit").dataset.level,
+                    now: card.card.querySelector(".limit .progress").getAttribute("aria-valuenow"),
+                    period: card.card.querySelector(".limit-head .num").textContent,
+                };
+                const { clock_offset_ms, ...withoutOffset } = degraded;
+                card.update({...withoutOffset, state: "up", breaker: "closed", last_error: ""});
+                const frame = ex.parseExchangeFrame({type: "fill", fill: {
+                    fill_id: "f1", account_id: "x", venue: "paper", symbol: "BTC/USDT",
+                    side: "buy", price: "20000.000000000000000000", amount: "0.0100",
+                    fee: "0.2000", fee_currency: "USDT", liquidity: "taker",
+                    filled_at: "2024-01-01T00:00:00Z"}});
+                const row = orders.fillRow(frame.fill);
+                return {
+                    decimals: ["0.010000000000000000", "10000", "-0.000", "12.50", "abc"]
+                        .map(fmt.formatDecimal),
+                    percent: [fmt.formatPercent(0.1234, {signed: true}), fmt.formatPercent(-0.05)],
+                    rows: rows.map((r) => [r.key, r.text, r.tone]),
+                    curve: bt.curvePoints([[1, 100], [2, null], [3, "inf"], [4, 101], "x"]),
+                    request: bt.runRequest({
+                        strategy: "s",
+                        declarations: {fast: {type: "IntParam"}, k: {type: "FloatParam"},
+                                       d: {type: "ChoiceParam"}, slow: {type: "IntParam"},
+                                       bad: {type: "IntParam"}},
+                        values: {fast: "12", k: "1.5", d: "both", slow: "", bad: "ten"},
+                        series: {venue: "binance", symbol: "BTC/USDT", timeframe: "1m"},
+                        start: "2024-01-01", end: "", initialCash: "5000", allowGaps: true,
+                    }),
+                    canceled: canceled.status,
+                    late: [late.status, late.venue_order_id, late.updated_at],
+                    older: [older.status, older.filled],
+                    shares: [ex.limitShare({limit: 100, in_use: 50}),
+                             ex.limitShare({limit: 0, in_use: 5}),
+                             ex.limitShare({limit: 10, in_use: 20})],
+                    levels: [0.5, 0.75, 0.95].map(ex.limitLevel),
+                    orderList: ex.normalizeOrderList(
+                        {results: [{client_order_id: "a"}, {x: 1}]}).length,
+                    first,
+                    second: {
+                        state: card.card.dataset.state,
+                        offsetRows: card.card.querySelectorAll("[data-fact=clock-offset]").length,
+                        errorHidden: card.card.querySelector("[data-role=error]").hidden,
+                    },
+                    fill: [row.dataset.fillId, [...row.cells].map((cell) => cell.textContent)],
+                    other: ex.parseExchangeFrame({type: "ticker"}).kind,
+                };
+            }"""
+        )
+    assert result["decimals"] == ["0.01", "10000", "0", "12.5", "abc"]
+    assert result["percent"] == ["+12.34%", "-5.00%"]
+    # Known metrics in display order; unknown keys left out; infinity and null readable.
+    assert result["rows"] == [
+        ["total_return", "+12.34%", "up"],
+        ["sharpe", "∞", "up"],
+        ["max_drawdown", "-20.00%", "down"],
+        ["profit_factor", "\u2013", ""],  # an en dash: no value
+    ]
+    assert result["curve"] == [{"t": 1, "v": 100}, {"t": 4, "v": 101}]
+    assert result["request"] == {
+        "strategy": "s",
+        "params": {"fast": 12, "k": 1.5, "d": "both", "bad": "ten"},
+        "series": {
+            "venue": "binance",
+            "symbol": "BTC/USDT",
+            "timeframe": "1m",
+            "market_type": "spot",
+            "price_type": "trades",
+        },
+        "allow_gaps": True,
+        "start": "2024-01-01",
+        "config": {"initial_cash": 5000},
+    }
+    # A final state is never reopened; a late frame only fills in what was missing.
+    assert result["canceled"] == "canceled"
+    assert result["late"] == ["canceled", "v1", "2024-01-01T00:00:03Z"]
+    assert result["older"] == ["partially_filled", "0.5"]
+    assert result["shares"] == [0.5, 0, 1]
+    assert result["levels"] == ["ok", "busy", "full"]
+    assert result["orderList"] == 1
+    first = result["first"]
+    assert first["state"] == "degraded"
+    assert first["offset"] == "+1,500 ms"
+    assert first["offsetClass"] == "warn"
+    assert "NetworkError" in first["error"]
+    assert (first["level"], first["now"]) == ("full", "95")
+    assert first["period"] == "5,700 / 6,000 per 1 min"
+    # Without the field (a server that does not measure it), no clock row at all.
+    assert result["second"] == {"state": "up", "offsetRows": 0, "errorHidden": True}
+    fill_id, cells = result["fill"]
+    assert fill_id == "f1"
+    assert cells[0].startswith("buy BTC/USDT taker")
+    assert cells[1:] == ["20000", "0.01", "0.2 USDT"]
+    assert result["other"] == "other"

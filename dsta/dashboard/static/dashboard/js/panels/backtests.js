@@ -31,6 +31,7 @@ export function mount(section, context) {
   let detailToken = 0;
   let timer = null;
   let inFlight = false;
+  let again = false;
   let failing = false;
   let chart = null;
 
@@ -61,7 +62,10 @@ export function mount(section, context) {
   // --- the list --------------------------------------------------------------------------
   async function poll() {
     clearTimeout(timer);
-    if (inFlight) return;
+    if (inFlight) {
+      again = true; // asked for during a poll (a run just started): poll once more after it
+      return;
+    }
     inFlight = true;
     let next = IDLE_POLL_MS;
     try {
@@ -95,7 +99,8 @@ export function mount(section, context) {
       updated.textContent = "not updating";
     } finally {
       inFlight = false;
-      if (section.dataset.available !== "false") timer = setTimeout(tick, next);
+      if (section.dataset.available !== "false") timer = setTimeout(again ? poll : tick, again ? 0 : next);
+      again = false;
     }
   }
 
@@ -285,7 +290,7 @@ export function mount(section, context) {
         const change = metricRows({ total_return: trade.return_pct }).at(0);
         return h("tr", {},
           h("td", { class: "num" }, trade.number ?? ""),
-          h("td", {}, [trade.direction, trade.symbol].filter(Boolean).join(" ")),
+          h("td", {}, h("span", { class: trade.direction < 0 ? "down" : "up" }, tradeSide(trade.direction)), " ", trade.symbol ?? ""),
           h("td", { class: "num" }, formatDateTime(trade.entry_time_ms), h("div", { class: "muted" }, formatEquity(trade.entry_price))),
           h("td", { class: "num" }, trade.is_open ? "open" : formatDateTime(trade.exit_time_ms),
             h("div", { class: "muted" }, trade.is_open ? "" : `${formatEquity(trade.exit_price)}${trade.exit_reason ? ` · ${trade.exit_reason}` : ""}`)),
@@ -305,9 +310,8 @@ export function mount(section, context) {
         try {
           const created = await apiFetch(`/api/v1/backtest/${encodeURIComponent(run.id)}/rerun`, { method: "POST" });
           toast("Re-run queued.", { kind: "success" });
-          selectedId = created.id;
-          await poll();
-          select(created.id);
+          await select(created.id);
+          poll();
         } catch (error) {
           toastError(error, "Re-run");
         } finally {
@@ -371,9 +375,8 @@ export function mount(section, context) {
       const run = await apiFetch("/api/v1/backtest/run", { method: "POST", body: request });
       toast(`Backtest queued: ${runTitle(run)}.`, { kind: "success" });
       toggleForm(false);
-      selectedId = run.id;
-      await poll();
-      select(run.id);
+      await select(run.id);
+      poll();
     } catch (error) {
       toastError(error, "Backtest");
     } finally {
@@ -454,7 +457,7 @@ function backtestForm({ onSubmit, onCancel }) {
     "form", { class: "bt-form", id: "backtest-form", hidden: true, novalidate: true },
     field("Strategy", strategySelect, description),
     paramsHost,
-    field("Series", seriesSelect),
+    field("Series", seriesSelect, { wide: true }),
     field("From", start), field("To (exclusive)", end), field("Starting cash", cash),
     h("label", { class: "check" }, allowGaps, " allow gaps"),
     h("div", { class: "bt-form-actions" }, submit, cancel),
@@ -520,6 +523,16 @@ function backtestForm({ onSubmit, onCancel }) {
   return { element, open };
 }
 
+/** The engine's direction (1 long, -1 short) as a word. */
+function tradeSide(direction) {
+  if (direction === 1 || direction === "long") return "long";
+  if (direction === -1 || direction === "short") return "short";
+  return String(direction ?? "");
+}
+
+/** A labelled input; a last argument {wide: true} makes it span two columns of the form. */
 function field(label, input, ...extra) {
-  return h("label", { class: "field" }, h("span", { class: "field-label" }, label), input, extra);
+  const wide = extra.at(-1)?.wide === true;
+  if (wide) extra.pop();
+  return h("label", { class: wide ? "field field-wide" : "field" }, h("span", { class: "field-label" }, label), input, extra);
 }

@@ -131,7 +131,6 @@ export function mount(section, context) {
         : "A trader opens one (POST /api/v1/exchange/paper/accounts), or an operator runs manage.py paper_account create --name main --balance USDT=10000 --owner-id <your user id>."),
       canTrade ? h("div", { class: "center" }, open) : null,
     );
-    section.dataset.accounts = "0";
   }
 
   async function choose(id) {
@@ -140,7 +139,6 @@ export function mount(section, context) {
     account = next;
     localStorage.setItem(STORAGE_KEY, id);
     section.dataset.venue = next.venue;
-    section.dataset.accounts = String(accounts.length);
     const token = ++loadToken;
     orders.clear();
     orderRows.clear();
@@ -250,15 +248,15 @@ export function mount(section, context) {
     const cancel = h("button", { type: "button", class: "btn btn-small btn-danger", hidden: !open || !canTrade }, "Cancel");
     cancel.addEventListener("click", () => cancelOrder(order.client_order_id, cancel));
     return h(
-      "tr", { dataset: { clientOrderId: order.client_order_id, status: order.status } },
+      "tr", { dataset: { clientOrderId: order.client_order_id, status: order.status ?? "", outcome: order.outcome ?? "" } },
       h("td", {},
         h("div", {}, h("span", { class: order.side === "buy" ? "up" : "down" }, order.side ?? ""), " ", order.symbol ?? "", " ",
           h("span", { class: "muted" }, order.type ?? "")),
-        h("div", { class: "muted mono small", title: order.client_order_id }, formatDateTime(order.created_at ?? order.updated_at), " · ", order.client_order_id)),
+        h("div", { class: "muted mono small order-id", title: order.client_order_id }, formatDateTime(order.created_at ?? order.updated_at), " · ", order.client_order_id)),
       h("td", { class: "num" }, order.price ? formatDecimal(order.price) : "market",
         order.average_price ? h("div", { class: "muted" }, `avg ${formatDecimal(order.average_price)}`) : null),
       h("td", { class: "num" }, `${formatDecimal(order.filled ?? "0")} / ${formatDecimal(order.amount)}`),
-      h("td", {}, h("span", { class: `status order-${order.status}` }, order.status?.replace("_", " ") ?? ""),
+      h("td", {}, h("span", { class: `status order-${order.status ?? `outcome-${order.outcome}`}` }, orderState(order)),
         order.reason ? h("div", { class: "muted small" }, order.reason) : null),
       h("td", {}, cancel),
     );
@@ -268,15 +266,7 @@ export function mount(section, context) {
     const id = String(fill.fill_id ?? fill.id);
     if (fills.has(id)) return;
     fills.set(id, fill);
-    const row = h(
-      "tr", { dataset: { fillId: id } },
-      h("td", {}, h("div", {}, h("span", { class: fill.side === "buy" ? "up" : "down" }, fill.side ?? ""), " ", fill.symbol ?? "",
-        fill.liquidity ? h("span", { class: "muted" }, ` ${fill.liquidity}`) : null),
-      h("div", { class: "muted small" }, formatDateTime(fill.filled_at ?? fill.timestamp))),
-      h("td", { class: "num" }, formatDecimal(fill.price)),
-      h("td", { class: "num" }, formatDecimal(fill.amount)),
-      h("td", { class: "num" }, `${formatDecimal(fill.fee)} ${fill.fee_currency ?? ""}`),
-    );
+    const row = fillRow(fill);
     fillsBody.prepend(row);
     while (fillsBody.children.length > MAX_FILLS) fillsBody.lastElementChild.remove();
     renderFills();
@@ -354,6 +344,28 @@ export function mount(section, context) {
   }
 
   loadAccounts();
+}
+
+/** One fill's row (a stream frame's fill or a listed one): side, market, price, amount, fee. */
+export function fillRow(fill) {
+  return h(
+    "tr", { dataset: { fillId: String(fill.fill_id ?? fill.id) } },
+    h("td", {}, h("div", {}, h("span", { class: fill.side === "buy" ? "up" : "down" }, fill.side ?? ""), " ", fill.symbol ?? "",
+      fill.liquidity ? h("span", { class: "muted" }, ` ${fill.liquidity}`) : null),
+    h("div", { class: "muted small" }, formatDateTime(fill.filled_at ?? fill.timestamp))),
+    h("td", { class: "num" }, formatDecimal(fill.price)),
+    h("td", { class: "num" }, formatDecimal(fill.amount)),
+    h("td", { class: "num" }, `${formatDecimal(fill.fee)} ${fill.fee_currency ?? ""}`.trim()),
+  );
+}
+
+/**
+ * An order's state as text: its status, or for a live order the venue has not answered yet
+ * (status null) the ledger's outcome ("unknown": placed but unconfirmed, being reconciled).
+ */
+function orderState(order) {
+  if (order.status) return order.status.replace("_", " ");
+  return order.outcome ? `outcome ${order.outcome}` : "pending";
 }
 
 /** The paper order ticket: symbol, side, type, amount, limit price. Amounts stay text. */

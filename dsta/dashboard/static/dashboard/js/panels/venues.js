@@ -23,7 +23,7 @@ export function mount(section) {
   const updated = h("span", { class: "muted", id: "venues-updated" }, "");
   tools.append(updated);
   const list = h("div", { class: "venues", id: "venues-list" });
-  const host = h("div", { class: "panel-scroll" }, emptyState("Loading venues…"));
+  const host = h("div", { class: "panel-scroll venues-scroll" }, emptyState("Loading venues…"));
   replaceChildren(body, host);
 
   async function poll() {
@@ -115,8 +115,9 @@ export function venueCard(venue) {
       ["websocket", status.websocket ?? "not running", status.websocket ? `ws-${status.websocket}` : "muted"],
       ["latency", status.latency_ewma_ms === null || status.latency_ewma_ms === undefined ? "–" : `${formatNumber(status.latency_ewma_ms, status.latency_ewma_ms < 10 ? 1 : 0)} ms`, ""],
     ];
-    // Shown only where the server reports it (the venue's clock against ours, signed requests).
-    if ("clock_offset_ms" in status) {
+    // Shown only where the server reports it (our clock against the venue's, measured for
+    // signed requests); the simulated paper venue has no clock of its own.
+    if ("clock_offset_ms" in status && (status.clock_offset_ms !== null || status.venue !== "paper")) {
       const offset = status.clock_offset_ms;
       rows.push(["clock offset", offset === null || offset === undefined ? "not measured" : `${offset > 0 ? "+" : ""}${formatNumber(Number(offset), 0)} ms`,
         offset !== null && Math.abs(offset) >= 1000 ? "warn" : ""]);
