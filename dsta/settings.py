@@ -273,6 +273,15 @@ AUTHENTICATION_BACKENDS = ["domains.core.backends.LockoutModelBackend"]
 # --- exchange ---------------------------------------------------------------------------------
 # Days of exchange request/response log kept; a daily job prunes older rows.
 EXCHANGE_REQUEST_LOG_RETENTION_DAYS = env.int("EXCHANGE_REQUEST_LOG_RETENTION_DAYS", default=14)
+# The live order reconciler (domains/exchange/services/orders/reconciler.py says why): a
+# "submitting" order is in flight for GRACE seconds; an unanswered one is declared never placed
+# after LOOKUPS "not found" answers and MIN_AGE seconds; working orders unheard of for RECHECK
+# seconds are asked again; at most BATCH orders per account and run.
+EXCHANGE_RECONCILE_GRACE_SECONDS = env.float("EXCHANGE_RECONCILE_GRACE_SECONDS", default=10.0)
+EXCHANGE_RECONCILE_LOOKUPS = env.int("EXCHANGE_RECONCILE_LOOKUPS", default=3)
+EXCHANGE_RECONCILE_MIN_AGE_SECONDS = env.float("EXCHANGE_RECONCILE_MIN_AGE_SECONDS", default=300.0)
+EXCHANGE_RECONCILE_RECHECK_SECONDS = env.float("EXCHANGE_RECONCILE_RECHECK_SECONDS", default=300.0)
+EXCHANGE_RECONCILE_BATCH = env.int("EXCHANGE_RECONCILE_BATCH", default=100)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

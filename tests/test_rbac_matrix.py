@@ -59,7 +59,8 @@ NOT_OWNED = {
 NOT_OWNED_PREFIXES = {
     "api/v1/market-data/": "market data (candles, order books) is the same for everyone",
     # The venue in the path is shared; the account is always the caller's own (account_id or
-    # their default): another user's answers 404 (domains/exchange/tests/http/test_endpoints.py).
+    # their default): another user's answers 404 (domains/exchange/tests/http/test_endpoints.py,
+    # and test_orders.py for {venue}/orders and {venue}/reconcile).
     "api/v1/exchange/<str:venue>/": "a venue is shared; accounts are per user",
 }
 DUMMIES = {"str": "dummy", "int": "1", "slug": "dummy", "uuid": str(uuid4()), "path": "a/b"}

@@ -294,5 +294,9 @@ class ReconcileReportOut(serializers.Serializer):
     not_found_yet = serializers.IntegerField()
     fills = serializers.IntegerField()
     venue_failures = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.CharField())
+    problems = serializers.ListField(
+        child=serializers.CharField(),
+        source="errors",
+        help_text="Why orders were left for the next run (venue unreachable, a refusal).",
+    )
     orders = ReconciledOrderOut(many=True)

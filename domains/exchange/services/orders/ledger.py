@@ -10,9 +10,11 @@ dedupe fills by (venue, trade id)") and nautilus' in-flight orders:
   come from any thread, late, twice or out of order: the status only moves up the ranks
   (``pending_trigger < open < partially_filled < final``; a final status never changes),
   ``filled`` never decreases (fee and average price follow the largest ``filled``), ids and
-  a reason are filled in once. ``OrderUpdated`` is published (durable, in the same
-  transaction) exactly when the state changed. An order we never placed (from the venue's
-  UI, say) gets a row of its own.
+  a reason are filled in once, the newest venue ``updated_at`` is kept. So an older answer
+  never overwrites a newer one, judged by how far along it is rather than by its timestamp
+  (venues stamp some answers coarsely or not at all: ccxt then gives the creation time).
+  ``OrderUpdated`` is published (durable, in the same transaction) exactly when the state
+  changed. An order we never placed (from the venue's UI, say) gets a row of its own.
 - ``record_fill`` records a fill once (see ``LiveFill`` for the key) and publishes
   ``OrderFilled`` with the account's owner exactly then.
 - ``record_unknown`` marks a placement whose outcome could not be learnt; the reconciler
@@ -374,6 +376,9 @@ def _record_ack(account: LiveAccount, ack: OrderAck) -> bool:
     before = _state_of(row)
     after = merge(before, incoming)
     outcome_changed = row.outcome != Outcome.ACKNOWLEDGED
+    # Our "never placed" verdict went out stamped now; the venue's correction must not look
+    # older to a consumer that keeps the latest ``updated_at``.
+    not_before = timezone.now() if row.outcome == Outcome.NOT_FOUND else None
     changed = outcome_changed or not after.same_as(_row_state(row))
     if not changed and after.venue_updated_at == row.venue_updated_at:
         return False
@@ -393,7 +398,7 @@ def _record_ack(account: LiveAccount, ack: OrderAck) -> bool:
     if gained_venue_id:
         _attach_fills(row)
     if changed:
-        publish(_order_updated(row))
+        publish(_order_updated(row, not_before=not_before))
     return changed
 
 
@@ -490,7 +495,10 @@ def _conclude(match: Q, *, outcome: str, reason: str) -> bool:
     return True
 
 
-def _order_updated(row: LiveOrder) -> OrderUpdated:
+def _order_updated(row: LiveOrder, *, not_before: datetime | None = None) -> OrderUpdated:
+    updated_at = row.venue_updated_at or timezone.now()
+    if not_before is not None and updated_at < not_before:
+        updated_at = not_before
     return OrderUpdated(
         account_id=row.account_id,
         venue=row.venue,
@@ -507,5 +515,5 @@ def _order_updated(row: LiveOrder) -> OrderUpdated:
         fee=row.fee,
         fee_currency=row.fee_currency or None,
         reason=row.reason,
-        updated_at=row.venue_updated_at or timezone.now(),
+        updated_at=updated_at,
     )

@@ -77,6 +77,12 @@ class ReconcileSettings:
     batch: int = 100  # orders per account and run (a lookup costs request weight)
     claim: timedelta = timedelta(minutes=5)  # longer than the actor's time limit
 
+    def __post_init__(self) -> None:
+        if self.lookups < 1 or self.batch < 1:
+            raise ValueError("reconciler: lookups and batch must be at least 1")
+        if min(self.grace, self.min_age, self.recheck) < timedelta(0) or self.claim <= timedelta(0):
+            raise ValueError("reconciler: durations must not be negative")
+
     @classmethod
     def from_settings(cls) -> "ReconcileSettings":
         def seconds(name: str, default: timedelta) -> timedelta:
@@ -274,13 +280,11 @@ class _Run:
         )
 
     def _claim(self, order_id: UUID) -> bool:
+        """Take the order if it is free and still due: another run may have settled it since
+        this one listed it (and released its claim)."""
         now = self.clock()
-        free = Q(claimed_until=None) | Q(claimed_until__lte=now)
-        return bool(
-            LiveOrder.objects.filter(free, pk=order_id).update(
-                claimed_until=now + self.settings.claim
-            )
-        )
+        due = _due(self.settings, now).filter(pk=order_id)
+        return bool(due.update(claimed_until=now + self.settings.claim))
 
     def _reconcile(self, order_id: UUID) -> ReconciledOrder:
         row = LiveOrder.objects.get(pk=order_id)

@@ -1,12 +1,15 @@
 """The ledger on its own: what a venue's answers, in any order and any number, do to a live
 order, and when events go out. (The user-data streams call these functions directly.)"""
 
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from django.db import connection
 
 from domains.exchange.api import (
     DuplicateOrder,
@@ -90,7 +93,9 @@ def intent(live_account: LiveAccount) -> str:
 
 
 def statuses(client_order_id: str) -> list[tuple[str, str]]:
-    return [(e["status"], e["filled"]) for e in events(OrderUpdated, client_order_id=client_order_id)]
+    return [
+        (e["status"], e["filled"]) for e in events(OrderUpdated, client_order_id=client_order_id)
+    ]
 
 
 def test_an_intent_is_submitting_until_the_venue_answers(live_account: LiveAccount, intent: str):
@@ -172,7 +177,9 @@ def test_a_fill_is_recorded_and_announced_once(live_account: LiveAccount, intent
         live_account.owner_id,
         "0.025",
     )
-    assert LiveFill.objects.get(fill_id="t-1").order.client_order_id == intent
+    order = LiveFill.objects.get(fill_id="t-1").order
+    assert order is not None
+    assert order.client_order_id == intent
 
 
 def test_the_same_trade_id_on_two_accounts_is_two_fills(live_account: LiveAccount):
@@ -213,6 +220,9 @@ def test_the_venue_overrides_our_not_found_verdict(live_account: LiveAccount, in
     row.refresh_from_db()
     assert (row.status, row.outcome, row.reason) == ("filled", Outcome.ACKNOWLEDGED, "")
     assert statuses(intent) == [("rejected", "0"), ("filled", "0.001")]
+    verdict, correction = events(OrderUpdated, client_order_id=intent)
+    # The venue stamped its answer in the past (T0): the correction still reads as newer.
+    assert correction["updated_at"] >= verdict["updated_at"]
 
 
 def test_a_refused_order_ignores_later_answers(live_account: LiveAccount, intent: str):
@@ -238,3 +248,34 @@ def test_answers_about_accounts_that_are_not_live_are_refused(db: None):
     )
     with pytest.raises(UnknownAccount):
         ledger.record_ack(stranger)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_news_from_many_threads_is_one_row_and_one_event(live_account: LiveAccount):
+    ack = ack_of(live_account, "web_race", OrderStatus.PARTIALLY_FILLED, "0.0005")
+    fill = fill_of(live_account, "t-race")
+    start = threading.Barrier(4)
+    results: list[bool] = []
+
+    def report(record: Callable[[], bool]) -> None:
+        try:
+            start.wait()
+            results.append(record())
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=report, args=(lambda: ledger.record_ack(ack),)),
+        threading.Thread(target=report, args=(lambda: ledger.record_ack(ack),)),
+        threading.Thread(target=report, args=(lambda: ledger.record_fill(fill),)),
+        threading.Thread(target=report, args=(lambda: ledger.record_fill(fill),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [False, False, True, True]
+    assert LiveOrder.objects.filter(client_order_id="web_race").count() == 1
+    assert statuses("web_race") == [("partially_filled", "0.0005")]
+    assert len(events(OrderFilled, fill_id="t-race")) == 1

@@ -12,6 +12,7 @@ announced once.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from uuid import uuid4
 
 import pytest
@@ -128,7 +129,9 @@ def test_any_order_of_reports_ends_in_the_furthest_state_with_one_event_per_chan
     snapshots, fills, reports, with_intent = scenario
     cid, vid = f"dsta{uuid4().hex[:12]}", uuid4().hex[:10]
     if with_intent:
-        ledger.record_intent(account_id=live_account.pk, request=limit_buy(cid), client_order_id=cid)
+        ledger.record_intent(
+            account_id=live_account.pk, request=limit_buy(cid), client_order_id=cid
+        )
 
     seen_final: str | None = None
     previous_rank, previous_filled = 0, Decimal(0)
@@ -181,4 +184,4 @@ def test_any_order_of_reports_ends_in_the_furthest_state_with_one_event_per_chan
         (e["status"], e["filled"], e["fee"], e["average_price"], e["venue_order_id"], e["reason"])
         for e in events(OrderUpdated, client_order_id=cid)
     ]
-    assert all(a != b for a, b in zip(states, states[1:], strict=False))
+    assert all(a != b for a, b in pairwise(states))

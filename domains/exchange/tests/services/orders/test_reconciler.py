@@ -6,10 +6,12 @@ injected at the transport (``FakeVenue.fail_next``); the venue keeps its own boo
 (``BinanceSim``), so "exactly one order at the venue" is counted there.
 """
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from domains.exchange.api import (
     BelowMinimum,
@@ -19,6 +21,7 @@ from domains.exchange.api import (
 )
 from domains.exchange.events import OrderFilled, OrderUpdated
 from domains.exchange.models import LiveFill, LiveOrder, LiveOrderOutcome
+from domains.exchange.services.orders.reconciler import ReconcileReport
 from domains.exchange.services.resilience.breaker import BreakerState
 from domains.exchange.tests.fake_binance import Fault
 from domains.exchange.tests.fake_venue import CONNECT_TIMEOUT, CONNECTION_REFUSED, READ_TIMEOUT
@@ -111,9 +114,7 @@ def test_age_alone_is_not_enough_either(ledger_rig: LedgerRig):
         report = ledger_rig.reconcile(after=timedelta(hours=1))
         assert [o.result for o in report.orders] == ["not_found_yet"]
         assert LiveOrder.objects.get(client_order_id=cid).lookup_attempts == expected
-    assert [o.result for o in ledger_rig.reconcile(after=timedelta(hours=1)).orders] == [
-        "rejected"
-    ]
+    assert [o.result for o in ledger_rig.reconcile(after=timedelta(hours=1)).orders] == ["rejected"]
 
 
 def test_while_the_venue_is_down_the_order_stays_unknown_and_no_lookup_counts(
@@ -139,9 +140,7 @@ def test_while_the_venue_is_down_the_order_stays_unknown_and_no_lookup_counts(
     assert LiveOrder.objects.get(client_order_id=cid).lookup_attempts == 0
     # Back up: found, not declared missing.
     ledger_rig.venue.clock.advance(COOLDOWN)
-    assert [o.result for o in ledger_rig.reconcile(after=timedelta(hours=3)).orders] == [
-        "resolved"
-    ]
+    assert [o.result for o in ledger_rig.reconcile(after=timedelta(hours=3)).orders] == ["resolved"]
 
 
 def test_fills_are_recorded_once_however_often_they_are_reported(ledger_rig: LedgerRig):
@@ -288,3 +287,37 @@ def test_a_second_order_with_the_same_client_id_is_refused_before_sending(ledger
     with pytest.raises(DuplicateOrder):
         ledger_rig.place(limit_buy("dstasameid0001"))
     assert ledger_rig.order_requests().count(("POST", ORDER)) == posts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_look_each_order_up_once(ledger_rig: LedgerRig):
+    placed = [ledger_rig.place(limit_buy()).client_order_id for _ in range(6)]
+    # Their answers "lost": the ledger knows the intents only.
+    LiveOrder.objects.filter(client_order_id__in=placed).update(
+        outcome=Outcome.UNKNOWN, status="", venue_order_id=""
+    )
+    start = threading.Barrier(2)
+    reports: list[ReconcileReport] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            reports.append(ledger_rig.reconcile())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    resolved = sorted(o.client_order_id for r in reports for o in r.orders)
+    assert resolved == sorted(placed)  # each order by exactly one of the runs
+    lookups = [
+        r.query["origClientOrderId"]
+        for r in ledger_rig.venue.fake.requests
+        if (r.method, r.path) == ("GET", ORDER)
+    ]
+    assert sorted(lookups) == sorted(placed)
+    assert all(len(events(OrderUpdated, client_order_id=cid)) == 2 for cid in placed)

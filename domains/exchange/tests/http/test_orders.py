@@ -1,0 +1,151 @@
+"""``GET {venue}/orders`` (paper orders and the live order ledger, one list) and
+``POST {venue}/reconcile`` (look the caller's live orders up now), against the simulated
+Binance behind the registered gateway."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from domains.exchange.models import LiveOrder
+from domains.exchange.tests.fake_venue import CONNECT_TIMEOUT, READ_TIMEOUT
+from domains.exchange.tests.http.conftest import error_of
+from domains.exchange.tests.http.test_endpoints import LIMIT_BUY, open_live, open_paper
+from domains.exchange.tests.resilience.conftest import BinanceRig
+
+pytestmark = pytest.mark.django_db
+
+
+def place(client: APIClient, venue: str, **extra: Any) -> dict[str, Any]:
+    response = client.post(f"/api/v1/exchange/{venue}/order", {**LIMIT_BUY, **extra}, format="json")
+    assert response.status_code == 201, response.content
+    return dict(response.json())
+
+
+def test_your_orders_paper_and_live_newest_first_with_filters_and_pages(
+    venue_rig: BinanceRig,
+    trader: Any,
+    make_user: Callable[..., Any],
+    client_for: Callable[[Any], APIClient],
+    paper_book: None,
+):
+    client = client_for(trader)
+    live = open_live(client)
+    open_paper(client)
+    first = place(client, "binance")
+    second = place(client, "binance", price="58000")
+    client.post(
+        "/api/v1/exchange/binance/cancel",
+        {"client_order_id": first["client_order_id"], "symbol": "BTC-USDT"},
+        format="json",
+    )
+    paper = place(client, "paper")
+
+    listed = client.get("/api/v1/exchange/binance/orders")
+    assert listed.status_code == 200, listed.content
+    page = listed.json()
+    assert (page["limit"], page["offset"]) == (50, 0)
+    rows = page["results"]
+    assert [(r["client_order_id"], r["status"], r["kind"], r["outcome"]) for r in rows] == [
+        (second["client_order_id"], "open", "live", "acknowledged"),
+        (first["client_order_id"], "canceled", "live", "acknowledged"),
+    ]
+    assert (rows[0]["price"], rows[0]["amount"], rows[0]["remaining"]) == ("58000", "0.01", "0.01")
+    assert rows[0]["account_id"] == live["id"]
+    [paper_row] = client.get("/api/v1/exchange/paper/orders").json()["results"]
+    assert (paper_row["client_order_id"], paper_row["kind"], paper_row["outcome"]) == (
+        paper["client_order_id"],
+        "paper",
+        None,
+    )
+
+    def ids(query: str) -> list[str]:
+        response = client.get(f"/api/v1/exchange/binance/orders?{query}")
+        assert response.status_code == 200, response.content
+        return [r["client_order_id"] for r in response.json()["results"]]
+
+    assert ids("status=canceled") == [first["client_order_id"]]
+    assert ids("symbol=ETH-USDT") == []
+    assert ids("symbol=BTC-USDT&outcome=acknowledged") == [
+        second["client_order_id"],
+        first["client_order_id"],
+    ]
+    assert ids(f"account_id={live['id']}&limit=1&offset=1") == [first["client_order_id"]]
+    assert ids("outcome=unknown") == []
+
+    stranger = client_for(make_user("trader"))
+    assert stranger.get("/api/v1/exchange/binance/orders").json()["results"] == []
+    spying = stranger.get(f"/api/v1/exchange/binance/orders?account_id={live['id']}")
+    assert (spying.status_code, error_of(spying)["code"]) == (404, "unknown_account")
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("status=bogus", 400, "invalid_input"),
+        ("outcome=lost", 400, "invalid_input"),
+        ("limit=0", 400, "invalid_input"),
+        ("limit=201", 400, "invalid_input"),
+        ("limit=many", 400, "invalid_input"),
+        ("offset=-1", 400, "invalid_input"),
+        ("account_id=not-a-uuid", 400, "invalid_input"),
+        ("symbol=BTCUSDT", 400, "invalid_input"),
+    ],
+)
+def test_bad_order_queries_are_refused_with_a_reason(
+    query: str, status: int, code: str, trader: Any, client_for: Callable[[Any], APIClient]
+):
+    response = client_for(trader).get(f"/api/v1/exchange/binance/orders?{query}")
+    assert (response.status_code, error_of(response)["code"]) == (status, code)
+
+
+def test_reconcile_now_resolves_your_unknown_order(
+    venue_rig: BinanceRig,
+    trader: Any,
+    make_user: Callable[..., Any],
+    client_for: Callable[[Any], APIClient],
+):
+    client = client_for(trader)
+    live = open_live(client)
+    # The answer is lost and the lookups cannot reach the venue (the breaker opens).
+    venue_rig.fake.fail_next(READ_TIMEOUT, CONNECT_TIMEOUT, CONNECT_TIMEOUT)
+    lost = client.post("/api/v1/exchange/binance/order", LIMIT_BUY, format="json")
+    assert lost.status_code == 503, lost.content
+    cid = error_of(lost)["details"]["client_order_id"]
+    assert error_of(lost)["details"]["outcome"] == "unknown"
+    venue_rig.clock.advance(21)  # the breaker's cool-down
+    [unknown] = client.get("/api/v1/exchange/binance/orders").json()["results"]
+    assert (unknown["status"], unknown["outcome"]) == (None, "unknown")
+
+    viewer = client_for(make_user("viewer"))
+    assert viewer.post("/api/v1/exchange/binance/reconcile", {}, format="json").status_code == 403
+    stranger = client_for(make_user("trader"))
+    spying = stranger.post(
+        "/api/v1/exchange/binance/reconcile", {"account_id": live["id"]}, format="json"
+    )
+    assert (spying.status_code, error_of(spying)["code"]) == (404, "unknown_account")
+    response = client.post("/api/v1/exchange/binance/reconcile", {}, format="json")
+
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert (report["accounts"], report["checked"], report["resolved"]) == (1, 1, 1)
+    assert report["orders"][0]["client_order_id"] == cid
+    assert (report["orders"][0]["result"], report["orders"][0]["status"]) == ("resolved", "open")
+    assert LiveOrder.objects.get(client_order_id=cid).status == "open"
+    assert list(venue_rig.sim.orders) == [cid]
+
+
+def test_reconcile_of_a_paper_account_is_empty_and_bad_input_is_refused(
+    trader: Any, client_for: Callable[[Any], APIClient]
+):
+    client = client_for(trader)
+    open_paper(client)
+    report = client.post("/api/v1/exchange/paper/reconcile", {}, format="json").json()
+    assert (report["accounts"], report["orders"]) == (0, [])
+    bad = client.post("/api/v1/exchange/paper/reconcile", {"account_id": "nope"}, format="json")
+    assert (bad.status_code, error_of(bad)["code"]) == (400, "invalid_input")
+    none = client.post("/api/v1/exchange/binance/reconcile", {}, format="json")
+    assert (none.status_code, error_of(none)["code"]) == (404, "unknown_account")
+    venue = client.post("/api/v1/exchange/kraken/reconcile", {}, format="json")
+    assert (venue.status_code, error_of(venue)["code"]) == (404, "unknown_venue")
