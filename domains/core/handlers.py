@@ -206,7 +206,9 @@ FILL_SUBSCRIBER = "core.fill_notifications"
 
 def on_order_filled_notify_owner(event: OrderFilled) -> None:
     """Tell the account's owner about a fill (low priority: fills are frequent; the user's
-    preferences decide the channels). One notification per (venue, fill id)."""
+    preferences decide the channels). One notification per fill: keyed like the exchange
+    ledger's fills (account, symbol, side, fill id), since venues number trades per market and
+    both sides of a trade between two of our accounts carry the same id."""
     if event.owner_id is None:
         return
     order = event.client_order_id or event.venue_order_id or "?"
@@ -223,7 +225,9 @@ def on_order_filled_notify_owner(event: OrderFilled) -> None:
             template=None,
             variables=None,
             channels=None,
-            dedupe_key=f"fill:{event.venue}:{event.fill_id}",
+            dedupe_key=(
+                f"fill:{event.venue}:{event.account_id}:{event.symbol}:{event.side}:{event.fill_id}"
+            ),
             data={
                 "account_id": str(event.account_id),
                 "venue": event.venue,

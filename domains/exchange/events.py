@@ -46,7 +46,9 @@ class OrderUpdated(Event):
 class OrderFilled(Event):
     """One fill of an order: ``amount`` at ``price``, its fee charged exactly once.
 
-    Deduplicate by (``venue``, ``fill_id``): a venue may report a fill more than once.
+    A venue may report a fill more than once: deduplicate by (``account_id``, ``symbol``,
+    ``side``, ``fill_id``). Venues number trades per market, and both sides of a trade between
+    two accounts (or a self-trade) carry the same id, so ``fill_id`` alone is not unique.
     """
 
     name: ClassVar[str] = "dsta.exchange.order.filled.v1"

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -15,10 +15,13 @@ from dsta.kernel.bus import publish
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def fill(owner_id: int | None, fill_id: str = "t-1") -> OrderFilled:
+ACCOUNT = uuid4()
+
+
+def fill(owner_id: int | None, fill_id: str = "t-1", account_id: UUID = ACCOUNT) -> OrderFilled:
     return OrderFilled(
         fill_id=fill_id,
-        account_id=uuid4(),
+        account_id=account_id,
         owner_id=owner_id,
         venue="paper",
         symbol="BTC/USDT",
@@ -49,3 +52,11 @@ def test_a_fill_notifies_the_account_owner_once(make_user: Callable[..., Any]) -
 def test_a_fill_without_a_known_owner_notifies_nobody() -> None:
     publish(fill(None, fill_id="t-2"))
     assert not Notification.objects.exists()
+
+
+def test_the_same_trade_id_on_two_accounts_is_two_fills(make_user: Callable[..., Any]) -> None:
+    # Both sides of a trade between two accounts of one user carry the venue's one trade id.
+    user = make_user()
+    publish(fill(user.pk, fill_id="t-3", account_id=uuid4()))
+    publish(fill(user.pk, fill_id="t-3", account_id=uuid4()))
+    assert Notification.objects.filter(owner=user).count() == 2
