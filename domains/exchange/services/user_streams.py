@@ -34,20 +34,27 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connections
 from websockets.exceptions import WebSocketException
 
 from domains.exchange.adapters.ccxt_gateway import VenueCredentials
 from domains.exchange.adapters.user_streams import DIALECTS, MarketIndex, Reading, Refusal
 from domains.exchange.adapters.ws_client import NotConnected, ReconnectingStream, StreamSettings
-from domains.exchange.api import AuthFailed, Fill, MarketInfo, OrderAck
+from domains.exchange.api import AuthFailed, ExchangeApi, Fill, MarketInfo, OrderAck
 from domains.exchange.services.accounts import AccountRef, live_accounts_enabled
 from domains.exchange.services.credentials import CredentialStore
 from domains.exchange.services.orders import ledger
+from domains.exchange.services.orders.reconciler import (
+    ReconcileReport,
+    ReconcileSettings,
+    reconcile_account,
+)
 from domains.exchange.services.resilience.runtime import VenueRuntime
 from domains.exchange.services.venues import VenueFactory
 from dsta.kernel.errors import DstaError, InvalidInput
@@ -58,8 +65,28 @@ logger = logging.getLogger(__name__)
 # (Binance, Gate.io) give the idle timeout a frame at least every 30 s.
 PRIVATE_STREAM_SETTINGS = StreamSettings(idle_timeout=90.0)
 MARKETS_REFRESH_AFTER = 300.0
+RETRY_EMPTY = 30.0  # seconds between attempts while no market list was ever loaded
 
 _DEFAULT: Any = object()
+
+
+def _as_request(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``function`` as Django runs a request: broken or expired database connections
+    closed before and after. A stream lives for days; the database may restart under it."""
+    close_old_connections()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+def _in_pool_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """Run ``function`` in a pool thread that may outlive the stream: every database
+    connection it opened is closed afterwards (a test database can then be dropped)."""
+    try:
+        return function(*args)
+    finally:
+        connections.close_all()
 
 
 @dataclass(frozen=True)
@@ -74,11 +101,11 @@ def ledger_sink() -> LedgerSink:
     return LedgerSink(record_ack=ledger.record_ack, record_fill=ledger.record_fill)
 
 
-def reconcile_with_venue(account_id: UUID) -> object:
-    """The reconciler's ``reconcile_account`` (imported on use)."""
-    from domains.exchange.services.orders.reconciler import reconcile_account
-
-    return reconcile_account(account_id)
+def reconcile_after_connect(account_id: UUID, *, api: ExchangeApi | None = None) -> ReconcileReport:
+    """The reconciler, asking the venue about *every* working order of the account (not only
+    those unheard of for ``recheck``): any of them may have filled while we were away."""
+    settings = replace(ReconcileSettings.from_settings(), recheck=timedelta(0))
+    return reconcile_account(account_id, api=api, settings=settings)
 
 
 class MarketDirectory:
@@ -116,11 +143,13 @@ class MarketDirectory:
         """Reload, unless a load was tried within ``refresh_after``; True when reloaded."""
         async with self._lock:
             now = self.clock()
-            if self._tried_at is not None and now - self._tried_at < self.refresh_after:
+            # Until a first load succeeded, try again sooner: every frame is unreadable meanwhile.
+            wait = self.refresh_after if self.loaded else min(self.refresh_after, RETRY_EMPTY)
+            if self._tried_at is not None and now - self._tried_at < wait:
                 return False
             self._tried_at = now
             try:
-                markets = await sync_to_async(self._load, thread_sensitive=False)()
+                markets = await sync_to_async(_in_pool_thread, thread_sensitive=False)(self._load)
             except DstaError as error:
                 logger.warning("user stream: markets not loaded: %s", error.message)
                 return False
@@ -168,7 +197,7 @@ class AccountStream:
         self.runtime = runtime
         self.credentials = credentials or CredentialStore()
         self.sink = sink or ledger_sink()
-        self.reconcile = reconcile or reconcile_with_venue
+        self.reconcile = reconcile or reconcile_after_connect
         self.dialect = DIALECTS[account.venue](
             account_id=account.id, markets=markets.get, clock=clock
         )
@@ -214,6 +243,8 @@ class AccountStream:
                 keepalive.cancel()
             if self._reconcile_task is not None:
                 await asyncio.gather(self._reconcile_task, return_exceptions=True)
+            # The thread that ran our database calls keeps its connection otherwise.
+            await sync_to_async(connections.close_all)()
         if self._auth_error is not None:
             raise self._auth_error
         self.state = "stopped"
@@ -225,8 +256,8 @@ class AccountStream:
     # --- connection -----------------------------------------------------------------------------
 
     async def _connected(self) -> None:
-        self._credentials = await sync_to_async(self.credentials.get)(
-            owner_id=self._owner(), key=self.account.secret_key
+        self._credentials = await sync_to_async(_as_request)(
+            self.credentials.get, owner_id=self._owner(), key=self.account.secret_key
         )
         await self.markets.ensure()
 
@@ -242,8 +273,11 @@ class AccountStream:
         await self._report(up, reason)
 
     async def _report(self, up: bool, reason: str) -> None:
-        await sync_to_async(self.runtime.websocket_changed)(
-            up=up, reason=f"account {self.account.name} ({self.account.id}): {reason}"
+        # A durable event: its outbox row is database work, off the event loop.
+        await sync_to_async(_as_request)(
+            self.runtime.websocket_changed,
+            up=up,
+            reason=f"account {self.account.name} ({self.account.id}): {reason}",
         )
 
     async def _keepalive(self) -> None:
@@ -303,7 +337,7 @@ class AccountStream:
             self.stats.fills += 1
             record = self.sink.record_fill
         try:
-            changed = await sync_to_async(record)(update)
+            changed = await sync_to_async(_as_request)(record, update)
         except DstaError as error:  # unknown account (deleted meanwhile), ...
             self.stats.ledger_errors += 1
             logger.warning(
@@ -383,8 +417,8 @@ class AccountStream:
             self._reconcile_again = False
             self.stats.reconciles += 1
             try:
-                report = await sync_to_async(self.reconcile, thread_sensitive=False)(
-                    self.account.id
+                report = await sync_to_async(_in_pool_thread, thread_sensitive=False)(
+                    self.reconcile, self.account.id
                 )
             except Exception:  # venue down, reconciler missing...: the next connection retries
                 logger.exception(
@@ -481,6 +515,7 @@ class AccountStreamSupervisor:
                     await asyncio.wait_for(self._stopped.wait(), self.poll_interval)
         finally:
             await self.stop_all()
+            await sync_to_async(connections.close_all)()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -488,7 +523,8 @@ class AccountStreamSupervisor:
     async def sync(self) -> None:
         """Start streams for new accounts, stop those of accounts disabled, removed or given
         another secret (restarted), restart streams that ended ``retry_after`` ago."""
-        accounts = {ref.id: ref for ref in await sync_to_async(self.accounts)()}
+        listed = await sync_to_async(_as_request)(self.accounts)
+        accounts = {ref.id: ref for ref in listed}
         for account_id, current in list(self.running.items()):
             ref = accounts.get(account_id)
             if ref is None or _identity(ref) != _identity(current.account):

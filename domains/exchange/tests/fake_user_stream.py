@@ -6,7 +6,8 @@ a wrong one with the venue's error; it answers pings and keepalives. Each connec
 the next script (the last one repeats):
 
 - ``("handshake",)``: wait until the client's handshake was answered (accepted or refused);
-- ``("send", frame)``: a JSON text frame; ``("gzip", frame)``: gzip-compressed JSON (binary);
+- ``("send", frame)``: a JSON text frame (or a function making it when the step runs);
+  ``("gzip", frame)``: gzip-compressed JSON (binary);
   ``("raw", text)``: any text (malformed JSON);
 - ``("wait", predicate)``: wait until ``predicate(received)`` holds for this connection's
   client frames (a pong, a keepalive);
@@ -51,7 +52,6 @@ class Connection:
     refused: list[Any] = field(default_factory=list)  # the error answers sent
     subscription_ids: list[int] = field(default_factory=list)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def handshake_done(self) -> None:
         self.confirmed += 1
@@ -126,16 +126,19 @@ class FakePrivateVenue:
             await asyncio.wait_for(state.answered.wait(), 5)
             state.answered.clear()
         elif kind == "send":
-            await connection.send(json.dumps(step[1]))
+            frame = step[1]() if callable(step[1]) else step[1]  # a frame made when it is sent
+            await connection.send(json.dumps(frame))
         elif kind == "gzip":
             await connection.send(gzip.compress(json.dumps(step[1]).encode()))
         elif kind == "raw":
             await connection.send(step[1])
         elif kind == "wait":
             predicate = step[1]
+            deadline = asyncio.get_running_loop().time() + 5
             while not predicate(state.received):
-                state.changed.clear()
-                await asyncio.wait_for(state.changed.wait(), 5)
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"fake venue: {predicate} never held")
+                await asyncio.sleep(0.002)
         elif kind == "drop":
             connection.transport.abort()
             return False
@@ -153,7 +156,6 @@ class FakePrivateVenue:
         async for raw in connection:
             frame = json.loads(raw)
             state.received.append(frame)
-            state.changed.set()
             for answer in getattr(self, f"_answer_{self.venue}")(frame, state):
                 await connection.send(json.dumps(answer))
 
@@ -356,3 +358,140 @@ def binance_trade(
     }
     values.update(fields)
     return execution_report(**values)
+
+
+# "Orders Channel → Server Notification" example.
+GATE_ORDER = {
+    "id": "399123456",
+    "text": "t-testtext",
+    "create_time": "1694655225",
+    "update_time": "1694655225",
+    "currency_pair": "BTC_USDT",
+    "type": "limit",
+    "account": "spot",
+    "side": "sell",
+    "amount": "0.0001",
+    "price": "26253.3",
+    "time_in_force": "gtc",
+    "left": "0.0001",
+    "filled_total": "0",
+    "avg_deal_price": "0",
+    "fee": "0",
+    "fee_currency": "USDT",
+    "point_fee": "0",
+    "gt_fee": "0",
+    "rebated_fee": "0",
+    "rebated_fee_currency": "USDT",
+    "create_time_ms": "1694655225315",
+    "update_time_ms": "1694655225315",
+    "user": 3497082,
+    "event": "put",
+    "stp_id": 0,
+    "stp_act": "-",
+    "finish_as": "open",
+    "biz_info": "-",
+    "amend_text": "-",
+}
+# "User Trades Channel → Server Notification" example.
+GATE_TRADE = {
+    "id": 5736713,
+    "user_id": 1000001,
+    "order_id": "30784428",
+    "currency_pair": "BTC_USDT",
+    "create_time": 1605176741,
+    "create_time_ms": "1605176741123.456",
+    "side": "sell",
+    "amount": "1.00000000",
+    "role": "taker",
+    "price": "10000.00000000",
+    "fee": "0.00200000000000",
+    "point_fee": "0",
+    "gt_fee": "0",
+    "text": "apiv4",
+    "id_market": 5736713,
+}
+
+
+def gate_update(channel: str, *items: Any) -> dict[str, Any]:
+    return {
+        "time": 1694655225,
+        "time_ms": 1694655225315,
+        "channel": channel,
+        "event": "update",
+        "result": list(items),
+    }
+
+
+def htx_push(channel: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"action": "push", "ch": channel, "data": data}
+
+
+# "Subscribe Order Updates" examples (creation, trade, cancellation).
+HTX_CREATION = {
+    "orderSize": "2.000000000000000000",
+    "orderCreateTime": 1583853365586,
+    "accountId": 992701,
+    "orderPrice": "77.000000000000000000",
+    "type": "sell-limit",
+    "orderId": 27163533,
+    "clientOrderId": "abc123",
+    "orderSource": "spot-api",
+    "orderStatus": "submitted",
+    "symbol": "btcusdt",
+    "eventType": "creation",
+}
+HTX_TRADE = {
+    "tradePrice": "76.000000000000000000",
+    "tradeVolume": "1.013157894736842100",
+    "tradeId": 301,
+    "tradeTime": 1583854188883,
+    "aggressor": True,
+    "remainAmt": "0.000000000000000400000000000000000000",
+    "execAmt": "2",
+    "orderId": 27163536,
+    "type": "sell-limit",
+    "clientOrderId": "abc123",
+    "orderSource": "spot-api",
+    "orderPrice": "15000",
+    "orderSize": "0.01",
+    "orderStatus": "filled",
+    "symbol": "btcusdt",
+    "eventType": "trade",
+}
+HTX_CANCELLATION = {
+    "lastActTime": 1583853475406,
+    "remainAmt": "2.000000000000000000",
+    "execAmt": "0",
+    "orderId": 27163533,
+    "type": "sell-limit",
+    "clientOrderId": "abc123",
+    "orderSource": "spot-api",
+    "orderPrice": "77.000000000000000000",
+    "orderSize": "2.000000000000000000",
+    "orderStatus": "canceled",
+    "symbol": "btcusdt",
+    "eventType": "cancellation",
+}
+# "Trade Details after Clearing" example.
+HTX_CLEARING = {
+    "eventType": "trade",
+    "symbol": "btcusdt",
+    "orderId": 99998888,
+    "tradePrice": "9999.99",
+    "tradeVolume": "0.96",
+    "orderSide": "buy",
+    "aggressor": True,
+    "tradeId": 919219323232,
+    "tradeTime": 998787897878,
+    "transactFee": "19.88",
+    "feeDeduct ": "0",
+    "feeDeductType": "",
+    "feeCurrency": "btc",
+    "accountId": 9912791,
+    "source": "spot-api",
+    "orderPrice": "10000",
+    "orderSize": "1",
+    "clientOrderId": "a001",
+    "orderCreateTime": 998787897878,
+    "orderStatus": "partial-filled",
+}

@@ -22,12 +22,33 @@ from domains.exchange.adapters.user_streams import (
     GateUserStream,
     HtxUserStream,
     MarketIndex,
+    binance,
+    gateio,
+    htx,
 )
-from domains.exchange.adapters.user_streams import binance, gateio, htx
-from domains.exchange.api import Fill, Liquidity, OrderAck, OrderSide, OrderStatus, OrderType
-from domains.exchange.api import TimeInForce
+from domains.exchange.api import (
+    Fill,
+    Liquidity,
+    OrderAck,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from domains.exchange.tests.factories import btc_usdt
-from domains.exchange.tests.fake_user_stream import binance_event, binance_trade, execution_report
+from domains.exchange.tests.fake_user_stream import (
+    GATE_ORDER,
+    GATE_TRADE,
+    HTX_CANCELLATION,
+    HTX_CLEARING,
+    HTX_CREATION,
+    HTX_TRADE,
+    binance_event,
+    binance_trade,
+    execution_report,
+    gate_update,
+    htx_push,
+)
 
 ACCOUNT = uuid4()
 # Binance's documented example key pair ("SIGNED request example (HMAC)").
@@ -112,7 +133,8 @@ def test_binance_subscription_answers_confirm_or_refuse():
             "error": {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
         }
     )
-    assert bad_key.refusal is not None and bad_key.refusal.auth
+    assert bad_key.refusal is not None
+    assert bad_key.refusal.auth
     assert bad_key.refusal.code == "-2015"
     late = dialect.read(
         {
@@ -121,7 +143,8 @@ def test_binance_subscription_answers_confirm_or_refuse():
             "error": {"code": -1021, "msg": "Timestamp for this request is outside of the "},
         }
     )
-    assert late.refusal is not None and not late.refusal.auth  # a clock problem: retried
+    assert late.refusal is not None
+    assert not late.refusal.auth
     pong = dialect.read({"id": "ping-4", "status": 200, "result": {}})
     assert (pong.confirmed, pong.refusal, pong.updates) == (0, None, [])
 
@@ -135,7 +158,8 @@ def test_binance_new_order_is_an_open_order_state_without_a_fill():
     assert (ack.client_order_id, ack.venue_order_id) == ("dsta0001", "4293153")
     assert (ack.side, ack.type, ack.status) == (OrderSide.BUY, OrderType.LIMIT, OrderStatus.OPEN)
     assert (ack.amount, ack.filled, ack.price) == (Decimal("0.01"), 0, Decimal("60000.00"))
-    assert ack.average_price is None and ack.stop_price is None
+    assert ack.average_price is None
+    assert ack.stop_price is None
     assert (ack.created_at, ack.updated_at) == (ms(1499405658657), ms(1499405658657))
 
 
@@ -144,7 +168,8 @@ def test_binance_trade_gives_the_order_state_and_one_fill_with_its_commission():
         binance_trade(77, "0.00400000", "59999.00", "0.00400000", "239.99600000", m=False)
     )
     ack, fill = binance_dialect().read(frame).updates
-    assert isinstance(ack, OrderAck) and isinstance(fill, Fill)
+    assert isinstance(ack, OrderAck)
+    assert isinstance(fill, Fill)
     assert (ack.status, ack.filled) == (OrderStatus.PARTIALLY_FILLED, Decimal("0.004"))
     assert ack.average_price == Decimal("239.996") / Decimal("0.004")
     assert ack.fee == 0  # an executionReport has no cumulative fee: the ledger sums the fills
@@ -216,78 +241,20 @@ def test_binance_skips_unknown_symbols_malformed_reports_and_unused_events():
     unknown = dialect.read(binance_event(execution_report(s="ETHBTC")))
     assert (unknown.updates, unknown.unknown_symbols) == ([], {"ETHBTC"})
     bad = dialect.read(binance_event(execution_report(q="lots")))
-    assert bad.updates == [] and "malformed" in bad.skipped[0]
+    assert bad.updates == []
+    assert "malformed" in bad.skipped[0]
     no_trade_id = dialect.read(binance_event(binance_trade(77, "1", "1", "1", "1", t=-1)))
-    assert no_trade_id.updates == [] and no_trade_id.skipped
+    assert no_trade_id.updates == []
+    assert no_trade_id.skipped
     balance = dialect.read(binance_event({"e": "outboundAccountPosition", "E": 1, "B": []}))
     assert (balance.updates, balance.skipped) == ([], [])
     for junk in ([1, 2], "text", {"hello": "world"}, {"event": "x"}):
         reading = dialect.read(junk)
-        assert reading.updates == [] and reading.skipped
+        assert reading.updates == []
+        assert reading.skipped
 
 
 # --- Gate.io ------------------------------------------------------------------------------------
-
-# "Orders Channel → Server Notification" example.
-GATE_ORDER = {
-    "id": "399123456",
-    "text": "t-testtext",
-    "create_time": "1694655225",
-    "update_time": "1694655225",
-    "currency_pair": "BTC_USDT",
-    "type": "limit",
-    "account": "spot",
-    "side": "sell",
-    "amount": "0.0001",
-    "price": "26253.3",
-    "time_in_force": "gtc",
-    "left": "0.0001",
-    "filled_total": "0",
-    "avg_deal_price": "0",
-    "fee": "0",
-    "fee_currency": "USDT",
-    "point_fee": "0",
-    "gt_fee": "0",
-    "rebated_fee": "0",
-    "rebated_fee_currency": "USDT",
-    "create_time_ms": "1694655225315",
-    "update_time_ms": "1694655225315",
-    "user": 3497082,
-    "event": "put",
-    "stp_id": 0,
-    "stp_act": "-",
-    "finish_as": "open",
-    "biz_info": "-",
-    "amend_text": "-",
-}
-# "User Trades Channel → Server Notification" example.
-GATE_TRADE = {
-    "id": 5736713,
-    "user_id": 1000001,
-    "order_id": "30784428",
-    "currency_pair": "BTC_USDT",
-    "create_time": 1605176741,
-    "create_time_ms": "1605176741123.456",
-    "side": "sell",
-    "amount": "1.00000000",
-    "role": "taker",
-    "price": "10000.00000000",
-    "fee": "0.00200000000000",
-    "point_fee": "0",
-    "gt_fee": "0",
-    "text": "apiv4",
-    "id_market": 5736713,
-}
-
-
-def gate_update(channel: str, *items: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "time": 1694655225,
-        "time_ms": 1694655225315,
-        "channel": channel,
-        "event": "update",
-        "result": list(items),
-    }
 
 
 def test_gate_signature_is_hmac_sha512_of_channel_event_and_time():
@@ -329,7 +296,8 @@ def test_gate_subscription_answers_confirm_or_refuse():
             "result": None,
         }
     )
-    assert refused.refusal is not None and refused.refusal.auth
+    assert refused.refusal is not None
+    assert refused.refusal.auth
     other = dialect.read(
         {
             "channel": "spot.usertrades",
@@ -337,7 +305,8 @@ def test_gate_subscription_answers_confirm_or_refuse():
             "error": {"code": 2, "message": "unknown currency pair"},
         }
     )
-    assert other.refusal is not None and not other.refusal.auth
+    assert other.refusal is not None
+    assert not other.refusal.auth
     pong = dialect.read({"time": 1, "channel": "spot.pong", "event": "", "error": None})
     assert (pong.confirmed, pong.refusal, pong.skipped) == (0, None, [])
     assert dialect.keepalive() == {"time": 1700000000, "channel": "spot.ping"}
@@ -497,9 +466,7 @@ def test_htx_auth_request_is_signed_with_version_2_1_for_the_v2_path():
         "GET\napi.huobi.pro\n/ws/v2\naccessKey=key-1&signatureMethod=HmacSHA256"
         "&signatureVersion=2.1&timestamp=2019-09-01T18%3A16%3A16"
     )
-    independent = ccxt.Exchange.hmac(
-        presigned.encode(), b"secret-1", hashlib.sha256, "base64"
-    )
+    independent = ccxt.Exchange.hmac(presigned.encode(), b"secret-1", hashlib.sha256, "base64")
     assert params["signature"] == independent
 
 
@@ -516,86 +483,13 @@ def test_htx_answers_pings_and_subscribes_once_authenticated():
     sub = dialect.read({"action": "sub", "code": 200, "ch": "orders#*", "data": {}})
     assert (sub.confirmed, sub.replies) == (1, [])
     refused = dialect.read({"action": "req", "code": 2002, "ch": "auth", "message": "auth.fail"})
-    assert refused.refusal is not None and refused.refusal.auth
+    assert refused.refusal is not None
+    assert refused.refusal.auth
     throttled = dialect.read(
         {"action": "sub", "code": 4000, "ch": "orders#*", "message": "too.many.request"}
     )
-    assert throttled.refusal is not None and not throttled.refusal.auth
-
-
-def htx_push(channel: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"action": "push", "ch": channel, "data": data}
-
-
-# "Subscribe Order Updates" examples (creation, trade, cancellation).
-HTX_CREATION = {
-    "orderSize": "2.000000000000000000",
-    "orderCreateTime": 1583853365586,
-    "accountId": 992701,
-    "orderPrice": "77.000000000000000000",
-    "type": "sell-limit",
-    "orderId": 27163533,
-    "clientOrderId": "abc123",
-    "orderSource": "spot-api",
-    "orderStatus": "submitted",
-    "symbol": "btcusdt",
-    "eventType": "creation",
-}
-HTX_TRADE = {
-    "tradePrice": "76.000000000000000000",
-    "tradeVolume": "1.013157894736842100",
-    "tradeId": 301,
-    "tradeTime": 1583854188883,
-    "aggressor": True,
-    "remainAmt": "0.000000000000000400000000000000000000",
-    "execAmt": "2",
-    "orderId": 27163536,
-    "type": "sell-limit",
-    "clientOrderId": "abc123",
-    "orderSource": "spot-api",
-    "orderPrice": "15000",
-    "orderSize": "0.01",
-    "orderStatus": "filled",
-    "symbol": "btcusdt",
-    "eventType": "trade",
-}
-HTX_CANCELLATION = {
-    "lastActTime": 1583853475406,
-    "remainAmt": "2.000000000000000000",
-    "execAmt": "0",
-    "orderId": 27163533,
-    "type": "sell-limit",
-    "clientOrderId": "abc123",
-    "orderSource": "spot-api",
-    "orderPrice": "77.000000000000000000",
-    "orderSize": "2.000000000000000000",
-    "orderStatus": "canceled",
-    "symbol": "btcusdt",
-    "eventType": "cancellation",
-}
-# "Trade Details after Clearing" example.
-HTX_CLEARING = {
-    "eventType": "trade",
-    "symbol": "btcusdt",
-    "orderId": 99998888,
-    "tradePrice": "9999.99",
-    "tradeVolume": "0.96",
-    "orderSide": "buy",
-    "aggressor": True,
-    "tradeId": 919219323232,
-    "tradeTime": 998787897878,
-    "transactFee": "19.88",
-    "feeDeduct ": "0",
-    "feeDeductType": "",
-    "feeCurrency": "btc",
-    "accountId": 9912791,
-    "source": "spot-api",
-    "orderPrice": "10000",
-    "orderSize": "1",
-    "clientOrderId": "a001",
-    "orderCreateTime": 998787897878,
-    "orderStatus": "partial-filled",
-}
+    assert throttled.refusal is not None
+    assert not throttled.refusal.auth
 
 
 def test_htx_order_events_give_the_order_state():
@@ -630,7 +524,8 @@ def test_htx_order_events_give_the_order_state():
     )
     maker = dialect.read(htx_push("orders#*", {**HTX_CREATION, "type": "buy-limit-maker"}))
     [post_only] = maker.updates
-    assert isinstance(post_only, OrderAck) and post_only.post_only
+    assert isinstance(post_only, OrderAck)
+    assert post_only.post_only
 
 
 def test_htx_events_without_the_order_state_ask_for_a_reconcile():
@@ -654,7 +549,8 @@ def test_htx_events_without_the_order_state_ask_for_a_reconcile():
         )
     )
     for reading in (market_buy, trigger_failed):
-        assert reading.updates == [] and reading.needs_reconcile
+        assert reading.updates == []
+        assert reading.needs_reconcile
 
 
 def test_htx_clearing_trade_is_a_fill_with_its_fee():
@@ -681,7 +577,7 @@ def test_htx_reads_plain_and_gzip_frames():
     ping = {"action": "ping", "data": {"ts": 1}}
     assert dialect.decode(json.dumps(ping)) == ping
     assert dialect.decode(gzip.compress(json.dumps(ping).encode())) == ping
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not gzip"):
         dialect.decode(b"\x00not gzip")
 
 
@@ -701,10 +597,35 @@ scalars = st.one_of(
     st.integers(-(2**63), 2**63),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(
-        ["", "0", "-1", "1e999", "NaN", "abc", "BTCUSDT", "BTC_USDT", "btcusdt", "TRADE",
-         "FILLED", "executionReport", "spot.orders", "spot.usertrades", "update", "finish",
-         "push", "orders#btcusdt", "trade.clearing#btcusdt#0", "trade", "buy-limit",
-         "sell-market", "buy", "SELL", "filled", "1694655225315", "t-x"]
+        [
+            "",
+            "0",
+            "-1",
+            "1e999",
+            "NaN",
+            "abc",
+            "BTCUSDT",
+            "BTC_USDT",
+            "btcusdt",
+            "TRADE",
+            "FILLED",
+            "executionReport",
+            "spot.orders",
+            "spot.usertrades",
+            "update",
+            "finish",
+            "push",
+            "orders#btcusdt",
+            "trade.clearing#btcusdt#0",
+            "trade",
+            "buy-limit",
+            "sell-market",
+            "buy",
+            "SELL",
+            "filled",
+            "1694655225315",
+            "t-x",
+        ]
     ),
 )
 frames = st.recursive(
