@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
-APP_SERVICES = ("migrate", "web", "worker", "scheduler", "relay", "consumer")
+APP_SERVICES = ("migrate", "web", "worker", "scheduler", "relay", "consumer", "account-streams")
 INFRA_SERVICES = ("postgres", "redis", "rabbitmq")
 
 
@@ -148,6 +148,12 @@ def test_compose_runs_every_dsta_process_and_its_servers(compose: dict[str, Any]
     assert commands["scheduler"] == ["python", "manage.py", "run_scheduler"]
     assert commands["relay"] == ["python", "manage.py", "run_relay"]
     assert commands["consumer"] == ["python", "manage.py", "consume_events"]
+    assert commands["account-streams"] == [
+        "python",
+        "manage.py",
+        "exchange_account_stream",
+        "--all",
+    ]
     assert services["postgres"]["image"].startswith("timescale/timescaledb:")
     assert services["postgres"]["image"].endswith("-pg16")
     assert "management" in services["rabbitmq"]["image"]
