@@ -282,6 +282,9 @@ EXCHANGE_RECONCILE_LOOKUPS = env.int("EXCHANGE_RECONCILE_LOOKUPS", default=3)
 EXCHANGE_RECONCILE_MIN_AGE_SECONDS = env.float("EXCHANGE_RECONCILE_MIN_AGE_SECONDS", default=300.0)
 EXCHANGE_RECONCILE_RECHECK_SECONDS = env.float("EXCHANGE_RECONCILE_RECHECK_SECONDS", default=300.0)
 EXCHANGE_RECONCILE_BATCH = env.int("EXCHANGE_RECONCILE_BATCH", default=100)
+# `manage.py serve` keeps the private streams of enabled live accounts up (off: run
+# `exchange_account_stream --all` as its own process, as docker-compose.yml does).
+EXCHANGE_ACCOUNT_STREAMS_IN_SERVE = env.bool("EXCHANGE_ACCOUNT_STREAMS_IN_SERVE", default=True)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,3 +1,5 @@
+import threading
+
 from django.apps import AppConfig
 
 
@@ -50,4 +52,27 @@ class ExchangeConfig(AppConfig):
         )
         subscribe(
             TradeExecuted, on_trade_executed_push_to_stream, subscriber=STREAM_TRADES_SUBSCRIBER
+        )
+        self._register_background_loops()
+
+    @staticmethod
+    def _register_background_loops() -> None:
+        """``manage.py serve`` (the embedded process) keeps every enabled live account's
+        private stream up; a split deployment runs ``exchange_account_stream --all`` instead."""
+        from django.conf import settings
+
+        from dsta.kernel.jobs.api import register_background
+
+        if not getattr(settings, "EXCHANGE_ACCOUNT_STREAMS_IN_SERVE", True):
+            return
+
+        def account_streams(stop: threading.Event) -> None:
+            from domains.exchange.services.user_streams import run_account_streams
+
+            run_account_streams(stop)
+
+        register_background(
+            "exchange.account_streams",
+            account_streams,
+            description="private websockets of every enabled live account",
         )

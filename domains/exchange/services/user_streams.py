@@ -32,6 +32,7 @@ included: the user may fix the secret) after ``retry_after``.
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -66,6 +67,7 @@ logger = logging.getLogger(__name__)
 PRIVATE_STREAM_SETTINGS = StreamSettings(idle_timeout=90.0)
 MARKETS_REFRESH_AFTER = 300.0
 RETRY_EMPTY = 30.0  # seconds between attempts while no market list was ever loaded
+STOP_CHECK_SECONDS = 0.5  # how often the serve background loop looks at its stop event
 
 _DEFAULT: Any = object()
 
@@ -586,3 +588,19 @@ class AccountStreamSupervisor:
 def _identity(ref: AccountRef) -> tuple[object, ...]:
     """What a running stream depends on: a change restarts it."""
     return (ref.venue, ref.owner_id, ref.secret_key, ref.enabled)
+
+
+def run_account_streams(stop: threading.Event, *, poll_interval: float = 30.0) -> None:
+    """The supervisor as a background loop of ``manage.py serve``: every enabled live
+    account's stream, until ``stop`` is set (see ``dsta.kernel.jobs.background``)."""
+    supervisor = AccountStreamSupervisor(poll_interval=poll_interval)
+
+    async def main() -> None:
+        running = asyncio.ensure_future(supervisor.run())
+        # The event belongs to the whole process: watch it, never set it from here.
+        while not stop.is_set() and not running.done():
+            await asyncio.sleep(STOP_CHECK_SECONDS)
+        supervisor.stop()
+        await running
+
+    asyncio.run(main())

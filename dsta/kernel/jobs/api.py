@@ -19,6 +19,11 @@ Starting and watching it::
 """
 
 from dsta.kernel.jobs.actors import JobFunction, job_actor
+from dsta.kernel.jobs.background import (
+    BackgroundService,
+    background_services,
+    register_background,
+)
 from dsta.kernel.jobs.broker import (
     build_broker,
     configure_broker,
@@ -45,6 +50,7 @@ from dsta.kernel.jobs.services import cancel_job, start_job
 from dsta.kernel.jobs.worker import RunningWorker, start_worker
 
 __all__ = [
+    "BackgroundService",
     "FiredRun",
     "JobCancelled",
     "JobContext",
@@ -57,6 +63,7 @@ __all__ = [
     "ScheduleEntry",
     "Scheduler",
     "autodiscover_tasks",
+    "background_services",
     "build_broker",
     "cancel_job",
     "configure_broker",
@@ -69,6 +76,7 @@ __all__ = [
     "list_jobs",
     "periodic",
     "recover_orphans",
+    "register_background",
     "registered_kinds",
     "registered_schedules",
     "release_own_jobs",

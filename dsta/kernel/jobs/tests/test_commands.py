@@ -100,6 +100,8 @@ def test_serve_recovers_orphans_serves_http_and_stops_on_sigterm():
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "stopped" in output
+    # The domains' background loops ran beside the server and ended with it.
+    assert "background loop started: exchange.account_streams" in output
     orphan.refresh_from_db()
     assert orphan.status == Job.Status.FAILED
     assert isinstance(orphan.error, dict)

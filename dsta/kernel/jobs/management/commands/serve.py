@@ -2,7 +2,8 @@
 
 In order: refuse to start with unapplied migrations (the launcher migrates, not us), recover
 orphaned jobs, start the in-process worker (when BROKER_KIND is inprocess), the scheduler
-thread and the event-bus relay thread, then serve ``dsta.asgi:application`` with uvicorn in
+thread, the event-bus relay thread and the domains' background loops (``background.py``: e.g.
+the exchange's live account streams), then serve ``dsta.asgi:application`` with uvicorn in
 this process. On SIGTERM/SIGINT uvicorn drains its connections, then every thread is stopped.
 """
 
@@ -19,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from dsta.kernel.jobs import conf
+from dsta.kernel.jobs.background import background_services
 from dsta.kernel.jobs.broker import is_inprocess
 from dsta.kernel.jobs.orphans import recover_orphans, release_own_jobs
 from dsta.kernel.jobs.registry import autodiscover_tasks
@@ -97,6 +99,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-scheduler", action="store_true", help="do not run periodic jobs")
         parser.add_argument("--no-relay", action="store_true", help="do not run the event relay")
         parser.add_argument(
+            "--no-background",
+            action="store_true",
+            help="do not run the domains' background loops (e.g. live account streams)",
+        )
+        parser.add_argument(
             "--shutdown-timeout",
             type=float,
             default=30.0,
@@ -131,6 +138,14 @@ class Command(BaseCommand):
                 threads.append(thread)
             if not options["no_relay"] and (relay := _start_relay_thread(stop)) is not None:
                 threads.append(relay)
+            if not options["no_background"]:
+                for service in background_services():
+                    thread = threading.Thread(
+                        target=_closing(service.loop), args=(stop,), name=f"dsta-{service.name}"
+                    )
+                    thread.start()
+                    threads.append(thread)
+                    logger.info("background loop started: %s", service.name)
             self._serve(options["host"], options["port"], stop)
         finally:
             stop.set()
