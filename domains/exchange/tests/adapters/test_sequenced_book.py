@@ -25,7 +25,12 @@ from hypothesis import strategies as st
 from domains.exchange.adapters.binance_depth import binance_delta
 from domains.exchange.adapters.gate_frames import gate_delta
 from domains.exchange.adapters.htx_frames import htx_delta
-from domains.exchange.adapters.sequenced_book import BookDelta, Rule, SequencedBook
+from domains.exchange.adapters.sequenced_book import (
+    BookDelta,
+    BookSide,
+    Rule,
+    SequencedBook,
+)
 from domains.exchange.api import BookLevel, OrderBook, VenueUnavailable
 
 Side = dict[Decimal, Decimal]
@@ -198,7 +203,10 @@ def test_a_valid_stream_rebuilds_the_final_book(
     assert run.book.gaps == 0
     assert run.book.synced
     assert run.book.update_id == history.ids[last]
-    assert (run.book.bids, run.book.asks) == (history.bids[last], history.asks[last])
+    assert (run.book.bids.amounts, run.book.asks.amounts) == (
+        history.bids[last],
+        history.asks[last],
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -229,7 +237,10 @@ def test_any_skipped_update_is_a_gap(
     assert run.book.gaps == 1, "a missing update went unnoticed"
     assert_every_publication_true(run, history)
     assert run.snapshots_asked == run_clean.snapshots_asked + 1  # resynced once more
-    assert (run.book.bids, run.book.asks) == (history.bids[last], history.asks[last])
+    assert (run.book.bids.amounts, run.book.asks.amounts) == (
+        history.bids[last],
+        history.asks[last],
+    )
 
 
 # --- hand-checked cases ----------------------------------------------------------------------
@@ -379,3 +390,30 @@ def test_a_gap_among_updates_buffered_for_a_pushed_snapshot_discards_them_and_as
     assert len(asked) == 2
     assert [b.sequence for b in published] == [14]  # nothing was published from the bad buffer
     assert sides(published[0]) == ({Decimal(1): Decimal(1)}, {})
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=40).map(lambda tick: Decimal(tick) / 4),
+            st.sampled_from([Decimal(0), Decimal("0.5"), Decimal(2)]),
+        ),
+        max_size=80,
+    ),
+    st.booleans(),
+    st.integers(min_value=0, max_value=12),
+)
+def test_a_book_side_is_a_dict_whose_top_levels_are_the_sorted_best(
+    changes: list[tuple[Decimal, Decimal]], descending: bool, depth: int
+) -> None:
+    side, plain = BookSide(descending=descending), {}
+    for price, amount in changes:
+        side.set(price, amount)
+        if amount:
+            plain[price] = amount
+        else:
+            plain.pop(price, None)
+    best = sorted(plain.items(), reverse=descending)
+    assert side.amounts == plain
+    assert side.items() == best
+    assert [(lv.price, lv.amount) for lv in side.top(depth)] == best[:depth]
