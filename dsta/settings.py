@@ -282,6 +282,23 @@ EXCHANGE_RECONCILE_LOOKUPS = env.int("EXCHANGE_RECONCILE_LOOKUPS", default=3)
 EXCHANGE_RECONCILE_MIN_AGE_SECONDS = env.float("EXCHANGE_RECONCILE_MIN_AGE_SECONDS", default=300.0)
 EXCHANGE_RECONCILE_RECHECK_SECONDS = env.float("EXCHANGE_RECONCILE_RECHECK_SECONDS", default=300.0)
 EXCHANGE_RECONCILE_BATCH = env.int("EXCHANGE_RECONCILE_BATCH", default=100)
+# What moves the paper venue's books (domains/exchange/services/paper/market_feed.py says how):
+# source venues, most preferred first; the candle timeframe; how old a closed bar may be and
+# still be news; how long a source stays preferred without feeding; how long a live book beats
+# candles; at most one live book per symbol this often; how often seeding may look again.
+EXCHANGE_PAPER_SOURCES = env.str("EXCHANGE_PAPER_SOURCES", default="binance,gateio,htx,demo")
+EXCHANGE_PAPER_TIMEFRAME = env.str("EXCHANGE_PAPER_TIMEFRAME", default="1m")
+EXCHANGE_PAPER_CANDLE_MAX_AGE_SECONDS = env.float(
+    "EXCHANGE_PAPER_CANDLE_MAX_AGE_SECONDS", default=180.0
+)
+EXCHANGE_PAPER_SOURCE_STALE_SECONDS = env.float(
+    "EXCHANGE_PAPER_SOURCE_STALE_SECONDS", default=120.0
+)
+EXCHANGE_PAPER_LIVE_BOOK_SECONDS = env.float("EXCHANGE_PAPER_LIVE_BOOK_SECONDS", default=60.0)
+EXCHANGE_PAPER_BOOK_MIN_INTERVAL_SECONDS = env.float(
+    "EXCHANGE_PAPER_BOOK_MIN_INTERVAL_SECONDS", default=1.0
+)
+EXCHANGE_PAPER_SEED_RETRY_SECONDS = env.float("EXCHANGE_PAPER_SEED_RETRY_SECONDS", default=60.0)
 # `manage.py serve` keeps the private streams of enabled live accounts up (off: run
 # `exchange_account_stream --all` as its own process, as docker-compose.yml does).
 EXCHANGE_ACCOUNT_STREAMS_IN_SERVE = env.bool("EXCHANGE_ACCOUNT_STREAMS_IN_SERVE", default=True)

@@ -359,10 +359,25 @@ class ChunkStatus(models.TextChoices):
 
 
 class OptimizationChunk(models.Model):
-    """A slice of an optimisation's parameter combinations, evaluated by whichever worker
-    claims it first (a chunk message, or the parent job itself when it is idle)."""
+    """A unit of fanned-out backtest work, evaluated by whichever worker claims it first (a
+    chunk message, or the parent job itself when it is idle).
 
-    optimization = models.ForeignKey(Optimization, on_delete=models.CASCADE, related_name="chunks")
+    It belongs to exactly one parent: an optimisation (a slice of its parameter combinations)
+    or a walk-forward (one window: the in-sample search over ``combos`` on the training bars,
+    then the best configuration on the test bars; ``window`` holds the bar indices).
+    """
+
+    optimization = models.ForeignKey(
+        Optimization, null=True, blank=True, on_delete=models.CASCADE, related_name="chunks"
+    )
+    walk_forward = models.ForeignKey(
+        "WalkForward", null=True, blank=True, on_delete=models.CASCADE, related_name="chunks"
+    )
+    window = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="walk-forward: {number, train_start, test_start, test_end} (bar indices)",
+    )
     number = models.IntegerField()
     round = models.IntegerField(default=0, help_text="Bayesian search: the proposal round")
     combos = models.JSONField(help_text="list of parameter dicts")
@@ -382,10 +397,16 @@ class OptimizationChunk(models.Model):
             models.UniqueConstraint(
                 fields=["optimization", "number"], name="data_opt_chunk_number"
             ),
+            models.UniqueConstraint(fields=["walk_forward", "number"], name="data_wf_chunk_number"),
+            models.CheckConstraint(
+                condition=models.Q(optimization__isnull=False, walk_forward__isnull=True)
+                | models.Q(optimization__isnull=True, walk_forward__isnull=False),
+                name="data_chunk_one_parent",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"chunk {self.number} of {self.optimization_id}"
+        return f"chunk {self.number} of {self.optimization_id or self.walk_forward_id}"
 
 
 class WalkForward(models.Model):

@@ -15,12 +15,9 @@ from typing import Any
 
 import dramatiq
 
+from domains.data.services.backtests.fanout import chunk_evaluate
 from domains.data.services.backtests.montecarlo import MC_JOB_KIND, monte_carlo_execute
-from domains.data.services.backtests.optimize import (
-    OPTIMIZE_JOB_KIND,
-    chunk_evaluate,
-    optimize_execute,
-)
+from domains.data.services.backtests.optimize import OPTIMIZE_JOB_KIND, optimize_execute
 from domains.data.services.backtests.reports.service import REPORT_JOB_KIND, report_execute
 from domains.data.services.backtests.runs import RUN_JOB_KIND, backtest_execute
 from domains.data.services.backtests.walkforward import (
@@ -212,7 +209,8 @@ def backtest_run(ctx: JobContext, *, run_id: str) -> dict[str, Any]:
     time_limit=6 * 3_600_000,
 )
 def backtest_optimize_chunk(chunk_id: int) -> None:
-    """Evaluate one chunk of an optimisation, unless another worker (or the parent) took it."""
+    """Do one chunk of fanned-out backtest work (a slice of an optimisation's combinations, or
+    one walk-forward window), unless another worker (or the parent) took it."""
     # Who holds the chunk, for the admin and logs: host, process and thread.
     worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     chunk_evaluate(chunk_id=chunk_id, worker=worker)
@@ -246,9 +244,14 @@ def _send_chunk(chunk_id: int) -> None:
     queue_name=BACKTEST_QUEUE,
 )
 def backtest_walk_forward(ctx: JobContext, *, study_id: str) -> dict[str, Any]:
-    """Walk-forward analysis: rolling in-sample search, out-of-sample test, stitched equity."""
+    """Walk-forward analysis: one chunk message per window (in-sample search, out-of-sample
+    test), then the stitched equity. Like an optimisation's parent, it helps while it waits."""
     return walk_forward_execute(
-        study_id=study_id, progress=_progress(ctx), check_cancelled=ctx.check_cancelled
+        study_id=study_id,
+        worker=f"parent:{ctx.job_id}",
+        progress=_progress(ctx),
+        check_cancelled=ctx.check_cancelled,
+        dispatch=_send_chunk,
     )
 
 

@@ -10,7 +10,8 @@ class ExchangeConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the in-process exchange gateway with the rpc registry, and the handlers
-        that feed the websocket streams."""
+        that feed the websocket streams and the paper books."""
+        from domains.data.events import CandleClosed
         from domains.exchange.api import ExchangeApi
         from domains.exchange.events import (
             OrderBookUpdated,
@@ -20,11 +21,15 @@ class ExchangeConfig(AppConfig):
             TradeExecuted,
         )
         from domains.exchange.handlers import (
+            PAPER_BOOKS_SUBSCRIBER,
+            PAPER_CANDLES_SUBSCRIBER,
             STREAM_BOOKS_SUBSCRIBER,
             STREAM_FILLS_SUBSCRIBER,
             STREAM_ORDERS_SUBSCRIBER,
             STREAM_TICKERS_SUBSCRIBER,
             STREAM_TRADES_SUBSCRIBER,
+            on_candle_closed_feed_paper,
+            on_order_book_updated_feed_paper,
             on_order_book_updated_push_to_stream,
             on_order_filled_push_to_stream,
             on_order_updated_push_to_stream,
@@ -33,10 +38,14 @@ class ExchangeConfig(AppConfig):
         )
         from domains.exchange.services.gateway import ExchangeGateway
         from domains.exchange.services.orders.metrics import register_collector
+        from domains.exchange.services.paper.market_feed import paper_market_feed
         from dsta.kernel import rpc
         from dsta.kernel.bus import subscribe
 
-        rpc.register(ExchangeApi, ExchangeGateway())
+        # One paper feed per process: the gateway seeds empty paper books with it, the
+        # handlers below move them (its preference state is in memory).
+        feed = paper_market_feed()
+        rpc.register(ExchangeApi, ExchangeGateway(paper=feed.paper, paper_feed=feed))
         register_collector()  # live orders without a verdict, on /metrics
         subscribe(
             OrderUpdated, on_order_updated_push_to_stream, subscriber=STREAM_ORDERS_SUBSCRIBER
@@ -53,6 +62,10 @@ class ExchangeConfig(AppConfig):
         subscribe(
             TradeExecuted, on_trade_executed_push_to_stream, subscriber=STREAM_TRADES_SUBSCRIBER
         )
+        subscribe(
+            OrderBookUpdated, on_order_book_updated_feed_paper, subscriber=PAPER_BOOKS_SUBSCRIBER
+        )
+        subscribe(CandleClosed, on_candle_closed_feed_paper, subscriber=PAPER_CANDLES_SUBSCRIBER)
         self._register_background_loops()
 
     @staticmethod

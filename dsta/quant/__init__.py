@@ -8,7 +8,15 @@ errors on bad input are :class:`QuantError` subclasses (``ValueError``s with a s
 
 from dsta.quant import strategies as _strategies  # noqa: F401  (registers the classic strategies)
 from dsta.quant.bars import FIELDS, Bars
-from dsta.quant.engine.config import EngineConfig, Fees, FillTiming, Sizing, Slippage, Stops
+from dsta.quant.engine.config import (
+    EngineConfig,
+    Fees,
+    FillTiming,
+    Lots,
+    Sizing,
+    Slippage,
+    Stops,
+)
 from dsta.quant.engine.event import BacktestContext
 from dsta.quant.engine.result import FILL_DTYPE, ORDER_DTYPE, TRADE_DTYPE, BacktestResult
 from dsta.quant.engine.run import ENGINE_VERSION, STYLES, run_backtest
@@ -60,6 +68,7 @@ __all__ = [
     "InvalidSignals",
     "LookaheadError",
     "LookaheadReport",
+    "Lots",
     "Param",
     "QuantError",
     "Signals",

@@ -76,7 +76,7 @@ def _columnwise(
     return outs
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _first_valid(x: FloatArray) -> int:
     for i in range(x.size):
         if not math.isnan(x[i]):
@@ -84,7 +84,7 @@ def _first_valid(x: FloatArray) -> int:
     return x.size
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rolling_moments_1d(
     x: FloatArray, n: int, ddof: int, out_mean: FloatArray, out_std: FloatArray
 ) -> None:
@@ -151,7 +151,7 @@ def _rolling_moments_1d(
         out_std[i] = math.sqrt(spread / (n - ddof)) if spread > 0.0 else 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rolling_mean_1d(x: FloatArray, n: int, out: FloatArray) -> None:
     """Rolling mean only (what SMA needs): the same running sum as _rolling_moments_1d, without
     the squares."""
@@ -189,7 +189,7 @@ def _rolling_mean_1d(x: FloatArray, n: int, out: FloatArray) -> None:
         out[i] = np.nan if nans > 0 else shift + total / n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _ema_1d(x: FloatArray, n: int, alpha: float, out: FloatArray) -> None:
     """EMA seeded with the mean of the first n valid values (at their last index)."""
     m = x.size
@@ -207,7 +207,7 @@ def _ema_1d(x: FloatArray, n: int, alpha: float, out: FloatArray) -> None:
         out[i] = value
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rsi_1d(x: FloatArray, n: int, out: FloatArray) -> None:
     """Wilder RSI: first value at index first+n, 100 * avg_gain / (avg_gain + avg_loss)."""
     m = x.size
@@ -241,7 +241,7 @@ def _rsi_1d(x: FloatArray, n: int, out: FloatArray) -> None:
             out[i] = np.nan
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _atr_1d(high: FloatArray, low: FloatArray, close: FloatArray, n: int, out: FloatArray) -> None:
     """Wilder ATR of the true range; TR starts at bar 1, first ATR at index n."""
     m = close.size
@@ -259,7 +259,7 @@ def _atr_1d(high: FloatArray, low: FloatArray, close: FloatArray, n: int, out: F
         out[i] = value
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rolling_extreme_1d(x: FloatArray, n: int, sign: float, out: FloatArray) -> None:
     """Rolling max (sign=+1) or min (sign=-1) over n values with a monotonic deque."""
     m = x.size

@@ -217,7 +217,7 @@ def _summarise(
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _additive_paths(
     pnl: FloatArray,
     order: NDArray[np.int64],
@@ -248,7 +248,7 @@ def _additive_paths(
         ruined[offset + sim] = hit
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _compounded_paths(
     returns: FloatArray,
     starts: NDArray[np.int64],

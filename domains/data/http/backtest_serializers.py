@@ -34,7 +34,7 @@ class BacktestBaseSerializer(serializers.Serializer[Any]):
         help_text="engine config: initial_cash, fees {maker, taker}, slippage {kind, bps, "
         "impact_bps, max_bps}, sizing {kind, value, vol_window}, stops {stop_loss, "
         "take_profit, trailing}, fill_timing next_open|same_close, max_leverage, allow_short, "
-        "close_at_end",
+        "close_at_end, lots {amount_step, min_notional} (a number, or {symbol: number})",
     )
     # "style" shadows Field.style (a rendering hint) for type checkers only: DRF keeps declared
     # fields apart from attributes.

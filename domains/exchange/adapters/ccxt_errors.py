@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 
 import ccxt
+import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from domains.exchange.api import (
     AuthFailed,
@@ -74,6 +76,17 @@ _CLOCK_REFUSALS: dict[str, re.Pattern[str]] = {
 }
 
 
+# Refusals that mean "an order with this client order id exists already", which ccxt files under
+# a plain ``InvalidOrder``: Binance's -2010 NEW_ORDER_REJECTED "Duplicate order sent." (errors
+# docs; the client order id of an open order reused). After a lost answer and lagging lookups
+# the guard resends, and this is how Binance says the first send landed: as ``DuplicateOrder``
+# the guard fetches that order; as ``invalid_order`` the ledger would record a live order as
+# refused and ignore everything the venue says about it afterwards.
+_DUPLICATE_REFUSALS: dict[str, re.Pattern[str]] = {
+    "binance": re.compile(r'"code"\s*:\s*-2010\b.*duplicate order sent', re.IGNORECASE),
+}
+
+
 def our_error_class(error: Exception | type[Exception]) -> type[ExchangeFailure]:
     """The domain error class a ccxt exception (or exception class) maps to."""
     kind = error if isinstance(error, type) else type(error)
@@ -90,17 +103,44 @@ def normalise(
     ours = our_error_class(error)
     if ours is AuthFailed and is_clock_refusal(venue, str(error)):
         ours = ClockSkew
+    duplicate = _DUPLICATE_REFUSALS.get(venue)
+    if ours is InvalidOrder and duplicate is not None and duplicate.search(str(error)):
+        ours = DuplicateOrder
     message = redact(str(error))[:MESSAGE_MAX]
     details: dict[str, object] = {
         "venue": venue,
         "venue_error": type(error).__name__,
         "venue_message": message,
     }
+    if ours is VenueUnavailable and never_connected(error):
+        details["sent"] = False  # the request provably never reached the venue
     if ours is VenueRateLimited and response_headers:
         retry_after = {k.lower(): v for k, v in response_headers.items()}.get("retry-after")
         if retry_after is not None:
             details["retry_after"] = retry_after
     return ours(f"{venue}: {message}", details=details)
+
+
+def never_connected(error: BaseException) -> bool:
+    """Whether ``error`` (a ccxt error, raised ``from`` the transport's) comes from a
+    connection that was never made: a connect timeout, a refused connection, a host that does
+    not resolve. Only then did the request provably not reach the venue; a read timeout, a
+    connection reset or any answer (a 5xx included) may follow a request the venue handled."""
+    seen: BaseException | None = error
+    for _ in range(8):  # the cause chain is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, requests.exceptions.ConnectTimeout):
+            return True
+        if isinstance(seen, requests.exceptions.ConnectionError):
+            # requests wraps urllib3's MaxRetryError(reason=NewConnectionError|
+            # ConnectTimeoutError) for a connection never established (NewConnectionError is a
+            # ConnectTimeoutError in urllib3 2); a reset mid-request is a ProtocolError.
+            inner = seen.args[0] if seen.args else None
+            reason = inner.reason if isinstance(inner, MaxRetryError) else inner
+            return isinstance(reason, ConnectTimeoutError)
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def is_clock_refusal(venue: str, message: str) -> bool:

@@ -286,11 +286,16 @@ class SequencedBook:
 
 
 def _level(level: Sequence[Any]) -> tuple[Decimal, Decimal] | None:
+    """``(price, quantity)``, or None for a level that is not one: unreadable, or numbers no
+    venue sends (NaN cannot even be ordered among the prices; infinite, negative)."""
     try:
         # str() first: HTX sends JSON numbers, and a float's shortest repr is its decimal text
-        return Decimal(str(level[0])), Decimal(str(level[1]))
+        price, amount = Decimal(str(level[0])), Decimal(str(level[1]))
     except (InvalidOperation, IndexError, TypeError, KeyError):
         return None
+    if not (price.is_finite() and amount.is_finite()) or price <= 0 or amount < 0:
+        return None
+    return price, amount
 
 
 def _levels(levels: Sequence[Sequence[Any]]) -> dict[Decimal, Decimal]:

@@ -7,6 +7,9 @@ signing with the account's credentials (read from core's secrets, ``credentials.
 account, rebuilt when the credentials change. Every ccxt client is resilient
 (``venues.VenueFactory``): shared rate limits, breaker, retries, failover, request log.
 
+Before a paper order, ticker or book on the ``paper`` venue, the paper market feed seeds an
+empty paper book from stored candles (``paper/market_feed.py``, ``ensure_book``).
+
 Live orders go through the ledger (``orders/ledger.py``): the intent is committed before the
 create request, the answer (or its absence) after; every lookup, listing and cancel answer is
 merged in too. The ledger publishes ``OrderUpdated`` when an order's state changes.
@@ -44,6 +47,7 @@ from domains.exchange.services.accounts import AccountRef, account_get
 from domains.exchange.services.credentials import CredentialStore
 from domains.exchange.services.live import LiveVenue
 from domains.exchange.services.orders import ledger
+from domains.exchange.services.paper.market_feed import PaperMarketFeed
 from domains.exchange.services.paper.service import PaperExchange
 from domains.exchange.services.venues import VenueFactory
 from dsta.kernel.errors import InvalidInput
@@ -64,10 +68,13 @@ class ExchangeGateway:
         live_venue: Callable[[str], LiveVenue] | None = None,
         venues: VenueFactory | None = None,
         credentials: CredentialStore | None = None,
+        paper_feed: PaperMarketFeed | None = None,
     ) -> None:
         """``venues`` builds the ccxt clients (tests point its transport at a fake venue);
-        ``live_venue`` replaces it for the public clients only."""
+        ``live_venue`` replaces it for the public clients only. ``paper_feed`` seeds empty
+        paper books (default: a feed of this gateway's paper exchange)."""
         self.paper = paper or PaperExchange()
+        self.paper_feed = paper_feed or PaperMarketFeed(paper=self.paper)
         self.venues = venues or VenueFactory()
         self.credentials = credentials or CredentialStore()
         self._live_venue = live_venue or self.venues.public
@@ -84,12 +91,14 @@ class ExchangeGateway:
 
     def ticker(self, *, venue: str, symbol: str) -> Ticker:
         if _venue(venue) is Venue.PAPER:
+            self.paper_feed.ensure_book(venue=venue, symbol=symbol)
             return self.paper.ticker(venue=venue, symbol=symbol)
         return self._live(venue).ticker(symbol)
 
     def order_book(self, *, venue: str, symbol: str, depth: int | None = None) -> OrderBook:
         _check_range("depth", depth, MAX_DEPTH)
         if _venue(venue) is Venue.PAPER:
+            self.paper_feed.ensure_book(venue=venue, symbol=symbol)
             return self.paper.order_book(venue=venue, symbol=symbol, depth=depth)
         return self._live(venue).order_book(symbol, depth)
 
@@ -119,8 +128,9 @@ class ExchangeGateway:
             return live.balances(account_id)
 
     def place_order(self, *, account_id: UUID, request: OrderRequest) -> OrderAck:
-        with self._account(account_id) as live:
+        with self._account_ref(account_id) as (ref, live):
             if live is None:
+                self.paper_feed.ensure_book(venue=ref.venue, symbol=request.symbol)
                 return self.paper.place_order(account_id=account_id, request=request)
             return _place_live(live, account_id, request)
 
@@ -198,16 +208,22 @@ class ExchangeGateway:
     def _account(self, account_id: UUID) -> Iterator[LiveVenue | None]:
         """The live venue client of a live account, or None for a paper account; a venue's
         refusal of the credentials drops them from the cache (they may have been rotated)."""
+        with self._account_ref(account_id) as (_, live):
+            yield live
+
+    @contextmanager
+    def _account_ref(self, account_id: UUID) -> Iterator[tuple[AccountRef, LiveVenue | None]]:
+        """``_account`` with the account's reference beside its client."""
         ref = account_get(account_id)
         if ref is None:
             raise UnknownAccount(
                 f"no exchange account {account_id}", details={"account_id": str(account_id)}
             )
         if ref.kind == "paper":
-            yield None
+            yield ref, None
             return
         try:
-            yield self._live_account(ref)
+            yield ref, self._live_account(ref)
         except AuthFailed:
             if ref.owner_id is not None:
                 self.credentials.forget(owner_id=ref.owner_id, key=ref.secret_key)

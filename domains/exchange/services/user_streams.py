@@ -6,8 +6,9 @@ stream; the frames are read by ``adapters/user_streams``). Each connection:
 
 1. reads the account's credentials through the ``CredentialStore`` (core's secrets, cached
    60 s: a rotated key is used from the next connection on);
-2. authenticates and subscribes (signed at that moment), answers the venue's pings and sends
-   the venue's keepalive where it has one;
+2. authenticates and subscribes (signed at that moment, on the venue's clock: our clock less
+   the offset the venue's REST clients measured, ``adapters/ccxt_clock.py``), answers the
+   venue's pings and sends the venue's keepalive where it has one;
 3. once the venue confirmed every subscription, runs ``reconcile_account`` in a worker thread:
    what happened while we were not subscribed (before the first connection, during a drop)
    is recovered from REST; what arrives meanwhile on the stream is merged by the ledger,
@@ -20,7 +21,8 @@ Connections going up or down go to the venue's health and out as a durable
 ``VenueStatusChanged`` (like the market stream). A venue that refuses the credentials stops the
 stream: its status says ``auth_failed``, the cached credentials are dropped (as the gateway
 does) and ``run`` raises ``AuthFailed``. Any other refusal (a clock off by more than the
-venue's window, a rate limit) reconnects with backoff. A frame that cannot be read, an unknown
+venue's window, a rate limit) reconnects with backoff; a timestamp refusal (Binance -1021)
+measures the venue's clock again first (``resync_clock``). A frame that cannot be read, an unknown
 symbol or an unknown account is logged and skipped; an unknown symbol also reloads the markets
 (at most every 5 minutes) and reconciles.
 
@@ -50,6 +52,7 @@ from domains.exchange.adapters.ws_client import NotConnected, ReconnectingStream
 from domains.exchange.api import AuthFailed, ExchangeApi, Fill, MarketInfo, OrderAck
 from domains.exchange.services.accounts import AccountRef, live_accounts_enabled
 from domains.exchange.services.credentials import CredentialStore
+from domains.exchange.services.live import LiveVenue
 from domains.exchange.services.orders import ledger
 from domains.exchange.services.orders.reconciler import (
     ReconcileReport,
@@ -68,6 +71,8 @@ PRIVATE_STREAM_SETTINGS = StreamSettings(idle_timeout=90.0)
 MARKETS_REFRESH_AFTER = 300.0
 RETRY_EMPTY = 30.0  # seconds between attempts while no market list was ever loaded
 STOP_CHECK_SECONDS = 0.5  # how often the serve background loop looks at its stop event
+# Accounts of one venue refused together (a clock jump) measure its clock once.
+RESYNC_REUSE_SECONDS = 10.0
 
 _DEFAULT: Any = object()
 
@@ -188,7 +193,11 @@ class AccountStream:
         keepalive_interval: float | None = _DEFAULT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        resync_clock: Callable[[], object] | None = None,
     ) -> None:
+        """``clock``: our wall clock; handshakes are signed on the venue's (``clock`` less the
+        venue's measured offset). ``resync_clock`` measures that offset again (blocking: run
+        in a worker thread) after the venue refused a handshake's timestamp."""
         if account.kind != "live" or account.venue not in DIALECTS:
             raise InvalidInput(
                 f"account {account.id} is not a live account on a venue with a user stream",
@@ -200,8 +209,10 @@ class AccountStream:
         self.credentials = credentials or CredentialStore()
         self.sink = sink or ledger_sink()
         self.reconcile = reconcile or reconcile_after_connect
+        self.clock = clock
+        self.resync_clock = resync_clock
         self.dialect = DIALECTS[account.venue](
-            account_id=account.id, markets=markets.get, clock=clock
+            account_id=account.id, markets=markets.get, clock=self._venue_clock
         )
         self.url = url or self.dialect.default_url
         self.keepalive_interval = (
@@ -262,6 +273,12 @@ class AccountStream:
             self.credentials.get, owner_id=self._owner(), key=self.account.secret_key
         )
         await self.markets.ensure()
+
+    def _venue_clock(self) -> float:
+        """Now on the venue's clock, as far as its REST clients measured it (ours until then):
+        the same correction ccxt applies to every signed REST request."""
+        offset_ms = self.runtime.clock_offset.reading().offset_ms
+        return self.clock() - (offset_ms or 0) / 1000
 
     def _handshake(self, _subscriptions: list[str]) -> list[Any]:
         assert self._credentials is not None  # read in _connected, just before
@@ -392,6 +409,17 @@ class AccountStream:
             detail,
             extra={"account_id": str(self.account.id)},
         )
+        if refusal.clock and self.resync_clock is not None:
+            # Signing again on the same clock would be refused again, on every reconnect.
+            try:
+                await sync_to_async(_in_pool_thread, thread_sensitive=False)(self.resync_clock)
+            except Exception as error:  # the venue's time call failed: the backoff goes on
+                logger.warning(
+                    "user stream: %s clock not measured: %s",
+                    self.account.venue,
+                    error,
+                    extra={"account_id": str(self.account.id)},
+                )
         self.stream.reconnect(f"refused: {detail}")
 
     async def _auth_failed(self, error: AuthFailed) -> None:
@@ -463,19 +491,36 @@ class AccountStreams:
         self.credentials = credentials or CredentialStore()
         self.options = options
         self._markets: dict[str, MarketDirectory] = {}
+        self._public: dict[str, LiveVenue] = {}
+
+    def public(self, venue: str) -> LiveVenue:
+        """The venue's public REST client (markets, and the clock measurement)."""
+        if venue not in self._public:
+            self._public[venue] = self.venues.public(venue)
+        return self._public[venue]
 
     def markets(self, venue: str) -> MarketDirectory:
         if venue not in self._markets:
-            self._markets[venue] = MarketDirectory(self.venues.public(venue).markets)
+            self._markets[venue] = MarketDirectory(self.public(venue).markets)
         return self._markets[venue]
 
+    def resync_clock(self, venue: str) -> None:
+        """Measure ``venue``'s clock again (its time call; one a few seconds old is reused)."""
+        sync = self.public(venue).adapter.clock_sync
+        if sync is not None:
+            sync.resync(newer_than=sync.now() - RESYNC_REUSE_SECONDS)
+
     def __call__(self, account: AccountRef) -> AccountStream:
+        options: dict[str, Any] = {
+            "resync_clock": lambda: self.resync_clock(account.venue),
+            **self.options,
+        }
         return AccountStream(
             account,
             markets=self.markets(account.venue),
             runtime=self.venues.runtime.venue(account.venue),
             credentials=self.credentials,
-            **self.options,
+            **options,
         )
 
 
@@ -535,7 +580,7 @@ class AccountStreamSupervisor:
         for account_id, ref in accounts.items():
             supervised = self.running.get(account_id)
             if supervised is None:
-                self._start(ref)
+                await self._start(ref)
             elif supervised.task.done():
                 if supervised.ended_at is None:
                     supervised.ended_at = now
@@ -545,17 +590,22 @@ class AccountStreamSupervisor:
                         account_id,
                         supervised.error or "stopped",
                     )
-                    self._start(ref)
+                    await self._start(ref)
 
     async def stop_all(self) -> None:
         for account_id in list(self.running):
             await self._end(account_id, "supervisor stopped")
 
-    def _start(self, account: AccountRef) -> None:
+    async def _start(self, account: AccountRef) -> None:
         try:
-            stream = self.build(account)
+            # Off the loop: building reads the database (the venue's settings, its runtime),
+            # which Django refuses from an event loop.
+            stream = await sync_to_async(_as_request)(self.build, account)
         except DstaError as error:
             logger.error("user stream supervisor: %s not started: %s", account.id, error.message)
+            return
+        except Exception:  # the next poll tries again; the other accounts' streams go on
+            logger.exception("user stream supervisor: %s not started", account.id)
             return
         task = asyncio.ensure_future(stream.run())
         supervised = Supervised(account=account, stream=stream, task=task)

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from requests.adapters import HTTPAdapter
 
 
@@ -184,7 +185,16 @@ class _Redirect(HTTPAdapter):
         if fault == CONNECT_TIMEOUT:
             raise requests.exceptions.ConnectTimeout(f"fake: connect timeout to {parts.netloc}")
         if fault == CONNECTION_REFUSED:
-            raise requests.exceptions.ConnectionError(f"fake: connection refused by {parts.netloc}")
+            # As requests raises it: urllib3's MaxRetryError for a connection never made.
+            refused = NewConnectionError(
+                None,  # type: ignore[arg-type]
+                f"fake: failed to establish a new connection to {parts.netloc}: "
+                "[Errno 111] Connection refused",
+            )
+            raise requests.exceptions.ConnectionError(
+                MaxRetryError(None, request.url, refused),  # type: ignore[arg-type]
+                request=request,
+            )
         request.headers["X-Forwarded-Host"] = parts.netloc
         request.url = urlunsplit(("http", self.netloc, parts.path, parts.query, ""))
         kwargs["verify"] = False

@@ -523,16 +523,17 @@ def test_backtests_orders_and_venues_panels_show_real_data(
 
         # Refused by the API: under the market's minimum notional (5 USDT), with the reason.
         page.fill("#ticket-amount", "0.00001")
-        page.fill("#ticket-price", "20000")
+        page.fill("#ticket-price", "15000")
         page.click("#ticket-submit")
         page.wait_for_selector(".toast-error >> text=below_minimum")
 
         # A resting limit buy from the ticket: listed, funds locked (amount x price x 1.001).
+        # It rests below the paper book, which is seeded from the stored day (BTC near 19 800).
         page.fill("#ticket-amount", "0.01")
         page.click("#ticket-submit")
         page.wait_for_selector("#orders-table tr[data-status=open]")
         mine = page.get_attribute("#orders-table tr[data-status=open]", "data-client-order-id")
-        page.wait_for_selector("#orders-balances tr[data-asset=USDT] >> text=200.2")
+        page.wait_for_selector("#orders-balances tr[data-asset=USDT] >> text=150.15")
 
         # An order placed elsewhere (the API, as a bot would) arrives over the stream alone.
         placed = page.request.post(

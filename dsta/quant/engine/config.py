@@ -6,6 +6,7 @@ named ``*_bps``. ``EngineConfig.to_dict()`` is what a run's manifest records, an
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -93,8 +94,8 @@ class Sizing:
     ``"fixed"``: ``value`` units of the base asset. ``"vol_target"``: the fraction of equity that
     gives an annualised volatility of ``value``, from the realised volatility of the last
     ``vol_window`` bars up to the decision bar, capped by ``max_leverage``.
-    Sizes are fractional: no lot size or minimum order is applied (say so when comparing with
-    backtesting.py's default whole-unit sizing).
+    Sizes are fractional unless ``EngineConfig.lots`` sets a lot size or a minimum order value
+    (say so when comparing with backtesting.py's default whole-unit sizing).
     """
 
     kind: str = "fraction"
@@ -146,6 +147,95 @@ class Stops:
         _fraction("stops.trailing", self.trailing, upper=1.0)
 
 
+PerSymbol = float | Mapping[str, float] | None
+
+
+def _per_symbol(name: str, value: PerSymbol) -> PerSymbol:
+    """None, one positive number for every symbol, or {symbol: positive number} (a copy)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        checked: dict[str, float] = {}
+        for symbol, number in value.items():
+            if not isinstance(symbol, str) or not symbol:
+                raise InvalidConfig(
+                    f"{name} keys must be symbol names, got {symbol!r}", details={"field": name}
+                )
+            checked[symbol] = _positive(f"{name}.{symbol}", number, name)
+        return checked
+    return _positive(name, value, name)
+
+
+def _positive(label: str, value: object, field_name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidConfig(
+            f"{label} must be a number, got {value!r}", details={"field": field_name}
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidConfig(
+            f"{label} must be finite and > 0, got {value!r}", details={"field": field_name}
+        )
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Lots:
+    """A venue's order-size rules, per symbol; off by default (sizes stay fractional).
+
+    ``amount_step``: the lot size. Every order's traded amount is truncated toward zero to a
+    whole number of lots, as the venue (and the exchange domain's precision rules) would: never
+    more than asked, so cash never goes negative for an all-in order. ``min_notional``: the
+    smallest order value (amount x fill price, quote currency). An order that truncates to
+    zero lots or is worth less than ``min_notional`` is skipped: status ``rejected``, counted in
+    the manifest's ``orders_below_minimum`` (and ``orders_rejected``). Stop, take-profit and
+    end-of-run exits close the whole position (a whole number of lots) and are not checked.
+
+    Each is one number for every symbol or ``{symbol name: number}``; symbols left out of a
+    mapping have no rule. A name the bars do not trade is an error (a typo would otherwise
+    switch the rule off silently).
+    """
+
+    amount_step: PerSymbol = None
+    min_notional: PerSymbol = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount_step", _per_symbol("lots.amount_step", self.amount_step))
+        object.__setattr__(
+            self, "min_notional", _per_symbol("lots.min_notional", self.min_notional)
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any rule applies."""
+        return self.amount_step is not None or self.min_notional is not None
+
+    def per_symbol(self, symbols: Sequence[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(amount_step, min_notional) for each of ``symbols``, NaN where there is no rule."""
+        return (
+            self._resolve("lots.amount_step", self.amount_step, symbols),
+            self._resolve("lots.min_notional", self.min_notional, symbols),
+        )
+
+    @staticmethod
+    def _resolve(name: str, value: PerSymbol, symbols: Sequence[str]) -> NDArray[np.float64]:
+        out = np.full(len(symbols), np.nan)
+        if value is None:
+            return out
+        if not isinstance(value, Mapping):
+            out[:] = value
+            return out
+        unknown = sorted(set(value) - set(symbols))
+        if unknown:
+            raise InvalidConfig(
+                f"{name} names symbols the bars do not trade: {unknown} (trading {list(symbols)})",
+                details={"field": name},
+            )
+        for j, symbol in enumerate(symbols):
+            if symbol in value:
+                out[j] = value[symbol]
+        return out
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Everything that decides how orders fill. The defaults are the safe, realistic ones."""
@@ -163,6 +253,8 @@ class EngineConfig:
     # Close every open position at the last bar's close (reason "end"), so the trade list holds
     # only closed trades. Off by default, as vectorbt: open positions stay marked to market.
     close_at_end: bool = False
+    # Lot sizes and minimum order values per symbol (off by default: fractional sizes).
+    lots: Lots = field(default_factory=Lots)
 
     def __post_init__(self) -> None:
         if isinstance(self.initial_cash, bool) or not isinstance(self.initial_cash, int | float):
@@ -235,6 +327,7 @@ class EngineConfig:
                     "slippage": Slippage(**data.get("slippage", {})),
                     "sizing": Sizing(**data.get("sizing", {})),
                     "stops": Stops(**data.get("stops", {})),
+                    "lots": Lots(**data.get("lots", {})),
                 }
             )
         except TypeError as error:

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dsta.quant.engine.layout import (
+    ACCT_BELOW_MIN,
     ACCT_CASH,
     ACCT_FEES,
     ACCT_N_FILLS,
@@ -92,9 +93,11 @@ from dsta.quant.engine.layout import (
     ORD_SYMBOL,
     ORD_TP,
     ORD_TRAIL,
+    POS_AMOUNT_STEP,
     POS_AVG_PRICE,
     POS_EXTREME,
     POS_LAST_PRICE,
+    POS_MIN_NOTIONAL,
     POS_SIZE,
     POS_SL_PRICE,
     POS_STOPS_FROM,
@@ -124,6 +127,9 @@ IntArray = NDArray[np.int64]
 # A position left smaller than this fraction of what it was is dust from a float round trip:
 # it is closed exactly instead.
 _DUST = 1e-10
+# An amount within this many lots below a whole number of lots is that number (float division
+# 0.3 / 0.1 gives 2.9999999999999996): the venue would accept it as written.
+_LOT_EPS = 1e-9
 
 
 @nb.njit(F(F), cache=True)
@@ -148,6 +154,25 @@ def slippage_fraction(cfg: FloatArray, size_abs: float, volume: float) -> float:
         else:
             bps = cfg[CFG_SLIP_MAX_BPS]
     return min(bps, cfg[CFG_SLIP_MAX_BPS]) * 1e-4
+
+
+@nb.njit(F(F, F, F, F), cache=True)
+def lot_size(size: float, price: float, step: float, min_notional: float) -> float:
+    """``size`` (signed units) as a venue would take it: truncated toward zero to a whole
+    number of ``step`` lots; 0.0 when that is nothing or worth less than ``min_notional`` at
+    ``price``. A rule that is NaN (or <= 0) does not apply; with neither, ``size`` is returned
+    unchanged.
+
+    Never more than asked: |result| <= |size|. A size within _LOT_EPS lots below a whole
+    number of lots keeps its own value (it is that number of lots up to float rounding).
+    """
+    if step > 0.0:
+        wanted = abs(size)
+        traded = math.floor(wanted / step + _LOT_EPS) * step
+        size = math.copysign(min(traded, wanted), size) if traded > 0.0 else 0.0
+    if min_notional > 0.0 and abs(size) * price < min_notional:
+        return 0.0
+    return size
 
 
 @nb.njit(F(VEC, MAT, I, F), cache=True)
@@ -353,6 +378,7 @@ def execute(
         # Slippage is priced on the size that will trade: after the short and leverage limits.
         unlimited = target_units(mode, qty, s, raw_price, fee_rate, acct, pos)
         estimate = apply_limits(s, unlimited, raw_price, fee_rate, cfg, acct, pos, False) - u0
+        estimate = lot_size(estimate, raw_price, pos[s, POS_AMOUNT_STEP], np.nan)
         slip = slippage_fraction(cfg, abs(estimate), prices[VOLUME, i, s])
         price = raw_price * (1.0 + _sign(estimate) * slip)
     wanted = target_units(mode, qty, s, price, fee_rate, acct, pos)
@@ -370,6 +396,13 @@ def execute(
             acct[ACCT_REJECTED] += 1.0
         else:
             orders[oid, ORD_STATUS] = STATUS_CANCELLED
+        return
+    # The venue's order-size rules (off unless configured: then size is unchanged).
+    size = lot_size(size, price, pos[s, POS_AMOUNT_STEP], pos[s, POS_MIN_NOTIONAL])
+    if size == 0.0:
+        orders[oid, ORD_STATUS] = STATUS_REJECTED
+        acct[ACCT_REJECTED] += 1.0
+        acct[ACCT_BELOW_MIN] += 1.0
         return
     record_fill(i, s, size, price, liquidity, REASON_ORDER, oid, cfg, acct, pos, fills)
     orders[oid, ORD_STATUS] = STATUS_FILLED
@@ -711,7 +744,7 @@ def has_room(
     return fills_needed <= fills.shape[0] and acct[ACCT_N_ORDERS] + new_orders <= orders.shape[0]
 
 
-@nb.njit(I(I, I, PRICES, VEC, VEC, MAT, MAT, IDX, MAT, VEC, MAT, VEC), cache=True)
+@nb.njit(I(I, I, PRICES, VEC, VEC, MAT, MAT, IDX, MAT, VEC, MAT, VEC), cache=True, nogil=True)
 def advance(
     start: int,
     stop: int,

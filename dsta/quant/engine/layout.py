@@ -50,7 +50,8 @@ ACCT_FEES = 5
 ACCT_REJECTED = 6
 ACCT_STOPS_ACTIVE = 7  # symbols holding a position with a stop attached
 ACCT_REDUCED = 8  # orders cut down by the leverage limit
-N_ACCT = 9
+ACCT_BELOW_MIN = 9  # orders skipped: less than one lot, or worth less than the minimum notional
+N_ACCT = 10
 
 # pos[symbol, ...]: the open position of each symbol.
 POS_SIZE = 0  # signed units of the base asset
@@ -61,7 +62,10 @@ POS_TRAIL = 4  # trailing-stop distance as a fraction (NaN: none)
 POS_EXTREME = 5  # best price since entry (high for longs, low for shorts), for the trailing stop
 POS_STOPS_FROM = 6  # first bar on which the stops are checked
 POS_LAST_PRICE = 7  # latest price seen (fill or close): values the position for sizing
-N_POS = 8
+# The symbol's order-size rules (EngineConfig.lots), fixed for the run; NaN: no rule.
+POS_AMOUNT_STEP = 8  # lot size: traded amounts are truncated toward zero to a multiple
+POS_MIN_NOTIONAL = 9  # smallest order value (amount x fill price)
+N_POS = 10
 
 # orders[id, ...]: every order ever submitted; the id is the row.
 ORD_BAR = 0  # bar at whose close it was submitted

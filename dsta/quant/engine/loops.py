@@ -3,6 +3,16 @@
 Both run every bar inside numba (no Python per bar) and use the same kernel phases. Each returns
 the next bar to process; a value below ``stop`` means the logs are full, and the driver grows
 them and calls again from there (the state is consistent at every bar boundary).
+
+Both are compiled with ``nogil=True`` (as are the kernel's ``advance``, the trade builder and the
+indicator kernels): they touch only the arrays they are given, so threads of one worker process
+run backtests in parallel. A jitted ``on_bar_nb`` callback runs inside the released loop too.
+The Python ``on_bar`` path cannot: the strategy is Python, so it holds the GIL between the
+compiled calls it makes (only its catch-ups through ``advance`` release it).
+
+numba's disk cache tracks only the file a function is defined in: these loops inline the
+kernel (``kernel.py``), so a change there must come with a change here (or a cleared
+``__pycache__``), or a warm cache keeps serving the old kernel inside these loops.
 """
 
 import math
@@ -78,6 +88,7 @@ __all__ = ["ON_BAR_NB_SIGNATURE", "advance", "run_callbacks", "run_signals"]
         VEC,
     ),
     cache=True,
+    nogil=True,
 )
 def run_signals(
     start: int,
@@ -194,7 +205,7 @@ _RUN_CALLBACKS_SIGNATURE = types.int64(
 )
 
 
-@nb.njit(_RUN_CALLBACKS_SIGNATURE, cache=True)
+@nb.njit(_RUN_CALLBACKS_SIGNATURE, cache=True, nogil=True)
 def run_callbacks(
     on_bar: Any,  # a numba first-class function of ON_BAR_NB_SIGNATURE
     start: int,

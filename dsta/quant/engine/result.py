@@ -90,7 +90,7 @@ _T_RETURN, _T_OPEN, _T_REASON = 9, 10, 11
 _N_T = 12
 
 
-@nb.njit(MAT(MAT, I, VEC, I), cache=True)
+@nb.njit(MAT(MAT, I, VEC, I), cache=True, nogil=True)
 def _trades_from_fills(
     fills: FloatArray, n_fills: int, last_close: FloatArray, last_bar: int
 ) -> FloatArray:

@@ -16,7 +16,8 @@ from dsta.quant.errors import InvalidConfig, LookaheadError, QuantError, Strateg
 from dsta.quant.signals import ORDER_KINDS, InvalidSignals, Signals
 from dsta.quant.strategy import Strategy, resolve_strategy
 
-ENGINE_VERSION = "1.0.0"
+# 1.1.0: optional lot sizes and minimum order values (EngineConfig.lots); nothing else changed.
+ENGINE_VERSION = "1.1.0"
 STYLES = ("auto", "vectorised", "event_jit", "event")
 
 FloatArray = NDArray[np.float64]
@@ -167,7 +168,11 @@ def run_backtest(
         "style": chosen,
         "fill_timing": FillTiming(config.fill_timing).value,
         "same_bar_close": config.fill_timing == FillTiming.SAME_CLOSE,
-        "sizing_units": "fractional (no lot size, no minimum order)",
+        "sizing_units": (
+            "lots (amounts truncated to amount_step, orders under min_notional skipped)"
+            if config.lots.enabled
+            else "fractional (no lot size, no minimum order)"
+        ),
         "config": config.to_dict(),
         "strategy": {
             "name": instance.name,

@@ -56,6 +56,9 @@ class EngineState:
             self.pos[:, column] = np.nan
         # Before the first close, a symbol is valued at its first open.
         self.pos[:, layout.POS_LAST_PRICE] = bars.open[0]
+        steps, minimums = config.lots.per_symbol(bars.symbols)
+        self.pos[:, layout.POS_AMOUNT_STEP] = steps
+        self.pos[:, layout.POS_MIN_NOTIONAL] = minimums
         capacity = 256 + n // 64
         self.orders = np.zeros((capacity, layout.N_ORD), dtype=np.float64)
         self.pending = np.zeros(capacity, dtype=np.int64)
@@ -114,6 +117,7 @@ class EngineState:
             **manifest,
             "orders_rejected": int(self.acct[layout.ACCT_REJECTED]),
             "orders_reduced_by_leverage": int(self.acct[layout.ACCT_REDUCED]),
+            "orders_below_minimum": int(self.acct[layout.ACCT_BELOW_MIN]),
         }
         return BacktestResult(
             timestamps=stamps,

@@ -131,6 +131,7 @@ def build_manifest(
                 "sizing_units": engine_manifest.get("sizing_units"),
                 "orders_rejected": engine_manifest.get("orders_rejected"),
                 "orders_reduced_by_leverage": engine_manifest.get("orders_reduced_by_leverage"),
+                "orders_below_minimum": engine_manifest.get("orders_below_minimum"),
             },
             "seed": seed,
             "environment": environment(),

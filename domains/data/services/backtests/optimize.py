@@ -1,38 +1,41 @@
 """Parameter optimisation fanned out over the workers, with its overfitting report.
 
 The parent job (``data.backtest.optimize``) plans the combinations, stores them as chunks and
-sends one message per chunk (``data.backtest.optimize_chunk``). A chunk is claimed by a
-conditional UPDATE (pending -> running), so whoever is free evaluates it: a chunk worker, or
-the parent itself while it waits (a single worker thread therefore never deadlocks on its own
-children). The parent sums the chunks' progress into the job's, stops everything when the job
-is cancelled, hands a chunk whose worker went silent (``STALE_AFTER``) to someone else, and
-finally aggregates: the best ``top`` configurations by ``metric``, and for every optimisation
-the deflated Sharpe ratio of the best one (given how many were tried) and the probability of
-backtest overfitting over all of them (dsta.quant.robustness).
+sends one message per chunk; the chunks are claimed, heartbeaten, cancelled and re-sent by the
+shared fan-out (``fanout.py``, also used by walk-forward), which runs :func:`_evaluate_combos`
+for each. The parent finally aggregates: the best ``top`` configurations by ``metric``, and
+for every optimisation the deflated Sharpe ratio of the best one (given how many were tried)
+and the probability of backtest overfitting over all of them (dsta.quant.robustness).
 
 Each evaluation keeps its per-bar returns compounded into at most ``PBO_PERIODS`` equal
 periods (what CSCV needs, at a fixed memory cost); the deflated Sharpe ratio uses the best
 configuration's full per-bar returns (re-run at the end).
 """
 
-import logging
 import math
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from domains.data.models import ChunkStatus, Optimization, OptimizationChunk, RunStatus
-from domains.data.services.backtests.candles import LoadedBars, check_range, load_bars
+from domains.data.services.backtests.candles import check_range
 from domains.data.services.backtests.errors import from_quant
 from domains.data.services.backtests.evaluation import evaluate_one
+from domains.data.services.backtests.fanout import (
+    Dispatch,
+    Heartbeat,
+    Progress,
+    bars_for,
+    cancel_study,
+    checked_bars,
+    drive,
+    fail_study,
+    register_chunk_work,
+)
 from domains.data.services.backtests.manifest import clean_json
 from domains.data.services.backtests.search_space import (
     bayes_proposals,
@@ -40,7 +43,7 @@ from domains.data.services.backtests.search_space import (
     random_combinations,
     search_axes,
 )
-from domains.data.services.backtests.selectors import pack_arrays, unpack_arrays
+from domains.data.services.backtests.selectors import unpack_arrays
 from domains.data.services.backtests.spec import (
     RunSpec,
     checked_style,
@@ -49,12 +52,10 @@ from domains.data.services.backtests.spec import (
     series_keys,
     strategy_class,
 )
-from dsta.kernel.errors import DstaError, InvalidInput, NotFound
-from dsta.kernel.jobs.api import JobCancelled, get_job, start_job
+from dsta.kernel.errors import DstaError, InvalidInput
+from dsta.kernel.jobs.api import JobCancelled, start_job
 from dsta.quant import QuantError, evaluate, periods_per_year
 from dsta.quant.robustness import deflated_sharpe_ratio, probability_of_backtest_overfitting
-
-logger = logging.getLogger(__name__)
 
 OPTIMIZE_JOB_KIND = "data.backtest.optimize"
 METHODS = ("grid", "random", "bayes")
@@ -73,11 +74,6 @@ METRICS = (
 DEFAULT_CHUNK = 25
 MAX_SAMPLES = 100_000
 PBO_SPLITS = 16
-STALE_AFTER = timedelta(minutes=5)
-POLL_SECONDS = 0.2
-
-Progress = Callable[[int, int, str], None]
-Dispatch = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -210,106 +206,18 @@ def optimize_start(*, request: SearchRequest, owner_id: int | None) -> Optimizat
 
 # --- evaluating ---------------------------------------------------------------------------------
 
-_BARS_CACHE: dict[str, LoadedBars] = {}
-_BARS_LOCK = threading.Lock()
-_BARS_KEPT = 2
-
-
-def _bars_for(study: Optimization) -> LoadedBars:
-    """The study's bars, read once per process (chunks of one study share them)."""
-    key = str(study.pk)
-    with _BARS_LOCK:
-        cached = _BARS_CACHE.get(key)
-    if cached is not None:
-        return cached
-    base = _base_of(study.request)
-    loaded = load_bars(
-        series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
-    )
-    with _BARS_LOCK:
-        while len(_BARS_CACHE) >= _BARS_KEPT:
-            _BARS_CACHE.pop(next(iter(_BARS_CACHE)))
-        _BARS_CACHE[key] = loaded
-    return loaded
-
-
-def _claim(chunk_id: int, worker: str) -> bool:
-    now = timezone.now()
-    return (
-        OptimizationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
-            status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=now
-        )
-        == 1
-    )
-
-
-def _study_stopped(study_id: Any) -> bool:
-    """True once the study failed or was cancelled, or its parent job was asked to cancel
-    (the kernel's cancel endpoint only flags the job; chunks should not wait for the parent
-    to notice)."""
-    row = Optimization.objects.filter(pk=study_id).values_list("status", "job_id").first()
-    if row is None or row[0] in (RunStatus.CANCELLED, RunStatus.FAILED):
-        return True
-    if row[1] is None:
-        return False
-    try:
-        return get_job(row[1]).cancel_requested
-    except NotFound:
-        return False
-
-
-def chunk_evaluate(*, chunk_id: int, worker: str) -> str:
-    """Claim and evaluate one chunk (the body of the chunk message, and of an idle parent).
-
-    Returns the chunk's final status, or ``"skipped"`` when someone else had claimed it.
-    """
-    if not _claim(chunk_id, worker):
-        return "skipped"
-    chunk = OptimizationChunk.objects.select_related("optimization").get(pk=chunk_id)
-    study = chunk.optimization
-    try:
-        evaluations, returns = _evaluate_combos(chunk, study)
-    except _Stopped:
-        OptimizationChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.CANCELLED)
-        return ChunkStatus.CANCELLED
-    except Exception as error:
-        logger.exception("optimisation %s chunk %s failed", study.pk, chunk.number)
-        code = getattr(error, "code", "internal_error")
-        OptimizationChunk.objects.filter(pk=chunk_id).update(
-            status=ChunkStatus.FAILED,
-            error={"code": code, "message": getattr(error, "message", str(error))},
-        )
-        return ChunkStatus.FAILED
-    OptimizationChunk.objects.filter(pk=chunk_id).update(
-        status=ChunkStatus.DONE,
-        done=len(evaluations),
-        evaluations=clean_json(evaluations),
-        returns=pack_arrays(returns=returns),
-        heartbeat_at=timezone.now(),
-    )
-    return ChunkStatus.DONE
-
-
-class _Stopped(Exception):
-    """The study was cancelled or failed while a chunk ran."""
-
 
 def _evaluate_combos(
-    chunk: OptimizationChunk, study: Optimization
+    chunk: OptimizationChunk, study: Optimization, beat: Heartbeat
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """A chunk of an optimisation: every combination of ``chunk.combos`` on the study's bars."""
     request = study.request
-    loaded = _bars_for(study)
-    if study.candles_sha256 and loaded.digest != study.candles_sha256:
-        raise InvalidInput(
-            "the candles changed while the optimisation ran (their sha256 differs)",
-            details={"expected": study.candles_sha256, "found": loaded.digest},
-        )
+    loaded = checked_bars(study)
     cls = strategy_class(request["strategy"])
     config = engine_config(request["config"])
     style = checked_style(cls, request["style"])
     evaluations: list[dict[str, Any]] = []
     rows = []
-    last_check = 0.0  # the first evaluation is followed by a check: it may have taken long
     for j, combo in enumerate(chunk.combos):
         # The engine's lookahead guard: once per chunk is enough for one strategy.
         evaluation, row = evaluate_one(
@@ -317,15 +225,11 @@ def _evaluate_combos(
         )
         evaluations.append(evaluation)
         rows.append(row)
-        now = time.monotonic()
-        if now - last_check > 0.5:
-            last_check = now
-            OptimizationChunk.objects.filter(pk=chunk.pk).update(
-                done=j + 1, heartbeat_at=timezone.now()
-            )
-            if _study_stopped(study.pk):
-                raise _Stopped
+        beat(j + 1)
     return evaluations, np.vstack(rows) if rows else np.zeros((0, 0))
+
+
+register_chunk_work("optimization", _evaluate_combos)
 
 
 # --- the parent ---------------------------------------------------------------------------------
@@ -349,70 +253,6 @@ def _make_chunks(study: Optimization, combos: list[dict[str, Any]], round_: int)
         .order_by("number")
         .values_list("pk", flat=True)
     )
-
-
-def _cancel_study(study: Optimization) -> None:
-    OptimizationChunk.objects.filter(
-        optimization=study, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
-    ).update(status=ChunkStatus.CANCELLED)
-    Optimization.objects.filter(pk=study.pk).update(
-        status=RunStatus.CANCELLED, finished_at=timezone.now()
-    )
-
-
-def _requeue_stale(study: Optimization, dispatch: Dispatch) -> None:
-    """A running chunk without a heartbeat for STALE_AFTER lost its worker: send it again."""
-    stale = OptimizationChunk.objects.filter(
-        optimization=study,
-        status=ChunkStatus.RUNNING,
-        heartbeat_at__lt=timezone.now() - STALE_AFTER,
-    )
-    for chunk_id in list(stale.values_list("pk", flat=True)):
-        if OptimizationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.RUNNING).update(
-            status=ChunkStatus.PENDING
-        ):
-            logger.warning("optimisation %s: chunk %s went silent; re-sent", study.pk, chunk_id)
-            dispatch(chunk_id)
-
-
-def _drive(
-    study: Optimization,
-    chunk_ids: list[int],
-    *,
-    worker: str,
-    total: int,
-    progress: Progress,
-    check_cancelled: Callable[[], None],
-    dispatch: Dispatch,
-) -> None:
-    """Until every chunk of ``chunk_ids`` is finished: help evaluate, report, watch."""
-    for chunk_id in chunk_ids:
-        dispatch(chunk_id)
-    while True:
-        try:
-            check_cancelled()
-        except JobCancelled:
-            _cancel_study(study)
-            raise
-        open_chunks = OptimizationChunk.objects.filter(
-            pk__in=chunk_ids, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
-        )
-        done = OptimizationChunk.objects.filter(optimization=study).aggregate(n=Sum("done"))["n"]
-        progress(int(done or 0), total, f"{int(done or 0)} of {total} combinations evaluated")
-        pending = list(
-            open_chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True)[:1]
-        )
-        if pending:
-            chunk_evaluate(chunk_id=pending[0], worker=worker)
-            continue
-        if not open_chunks.exists():
-            if _study_stopped(study.pk):
-                # Chunks saw the cancel before the parent's (throttled) check did.
-                _cancel_study(study)
-                raise JobCancelled(str(study.job_id))
-            return
-        _requeue_stale(study, dispatch)
-        time.sleep(POLL_SECONDS)
 
 
 def _score(evaluation: Mapping[str, Any], metric: str) -> float:
@@ -505,28 +345,17 @@ def optimize_execute(
     try:
         return _optimize(study, worker, progress, check_cancelled, dispatch)
     except JobCancelled:
-        _cancel_study(study)
+        cancel_study(study)
         raise
     except QuantError as error:
         failure: DstaError = from_quant(error)
     except DstaError as error:
         failure = error
     except Exception as error:
-        _fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
+        fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
         raise
-    _fail_study(study, failure.code, failure.message)
+    fail_study(study, failure.code, failure.message)
     raise failure from None
-
-
-def _fail_study(study: Optimization, code: str, message: str) -> None:
-    OptimizationChunk.objects.filter(
-        optimization=study, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING]
-    ).update(status=ChunkStatus.CANCELLED)
-    Optimization.objects.filter(pk=study.pk).update(
-        status=RunStatus.FAILED,
-        error={"code": code, "message": message},
-        finished_at=timezone.now(),
-    )
 
 
 def _optimize(
@@ -541,7 +370,7 @@ def _optimize(
     cls = strategy_class(base.strategy)
     axes = search_axes(cls, request["space"])
     progress(0, 1, "loading candles")
-    loaded = _bars_for(study)
+    loaded = bars_for(study)
     Optimization.objects.filter(pk=study.pk).update(
         status=RunStatus.RUNNING, candles_sha256=loaded.digest
     )
@@ -550,13 +379,14 @@ def _optimize(
     method = request["method"]
     skipped = 0
 
-    def drive(combos: list[dict[str, Any]], round_: int, total: int) -> None:
+    def run_round(combos: list[dict[str, Any]], round_: int, total: int) -> None:
         chunk_ids = _make_chunks(study, combos, round_)
-        _drive(
+        drive(
             study,
             chunk_ids,
             worker=worker,
             total=total,
+            unit="combinations evaluated",
             progress=progress,
             check_cancelled=check_cancelled,
             dispatch=dispatch,
@@ -569,7 +399,7 @@ def _optimize(
             combos, skipped = random_combinations(cls, axes, base.params, request["n_samples"], rng)
         total = len(combos)
         Optimization.objects.filter(pk=study.pk).update(combinations=total)
-        drive(combos, 0, total)
+        run_round(combos, 0, total)
     else:
         total = int(request["n_samples"])
         Optimization.objects.filter(pk=study.pk).update(combinations=total)
@@ -578,7 +408,7 @@ def _optimize(
         combos, skipped = random_combinations(cls, axes, base.params, first, rng)
         round_ = 0
         while True:
-            drive(combos, round_, total)
+            run_round(combos, round_, total)
             evaluations, _ = _gather(study)
             remaining = total - len(evaluations)
             if remaining <= 0:

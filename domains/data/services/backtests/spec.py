@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from domains.data.services.backtests.candles import symbol_names
 from domains.data.services.backtests.errors import (
     InvalidEngineConfig,
     InvalidParameters,
@@ -91,7 +92,7 @@ def engine_config(data: object) -> EngineConfig:
         data = {}
     if not isinstance(data, Mapping):
         raise InvalidEngineConfig("config must be an object", details={"config": repr(data)})
-    for name in ("fees", "slippage", "sizing", "stops"):
+    for name in ("fees", "slippage", "sizing", "stops", "lots"):
         if name in data and not isinstance(data[name], Mapping):
             raise InvalidEngineConfig(f"config.{name} must be an object", details={"field": name})
     try:
@@ -170,6 +171,11 @@ def run_spec(
     settings = engine_config(config)
     chosen = checked_style(cls, style)
     keys = series_keys(series)
+    try:
+        # Lot rules name the run's symbols: a name it does not trade is refused now, not mid-job.
+        settings.lots.per_symbol(symbol_names(keys))
+    except QuantError as error:
+        raise from_quant(error) from None
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         raise InvalidInput("end must be after start", details={"start": start_ms, "end": end_ms})
     return RunSpec(

@@ -9,21 +9,40 @@ the test bars alone, from flat and with fresh indicators (they warm up inside th
 conservative, no information crosses the boundary). The test windows' per-bar returns are
 chained into one out-of-sample equity curve starting from the initial cash.
 
+The windows are independent, so each one (its in-sample search and out-of-sample run) is a
+chunk of the shared fan-out (``fanout.py``, the optimisation's mechanism): the parent job plans
+the windows, sends one chunk message per window, helps while it waits, reports windows done /
+total, and stitches the windows in order once all are done. :func:`walk_forward_local` is the
+same computation in one process, the reference the fan-out must reproduce exactly.
+
 Walk-forward efficiency = annualised out-of-sample return / mean annualised in-sample return of
 the chosen configurations (Pardo); near or above 0.5 is usually read as robust.
 """
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from domains.data.models import RunStatus, WalkForward
-from domains.data.services.backtests.candles import check_range, load_bars
+from domains.data.models import ChunkStatus, OptimizationChunk, RunStatus, WalkForward
+from domains.data.services.backtests.candles import check_range
 from domains.data.services.backtests.errors import from_quant
+from domains.data.services.backtests.fanout import (
+    Dispatch,
+    Heartbeat,
+    Progress,
+    bars_for,
+    cancel_study,
+    checked_bars,
+    chunks_of,
+    drive,
+    fail_study,
+    register_chunk_work,
+)
 from domains.data.services.backtests.manifest import clean_json
 from domains.data.services.backtests.optimize import METRICS
 from domains.data.services.backtests.search_space import (
@@ -31,12 +50,17 @@ from domains.data.services.backtests.search_space import (
     random_combinations,
     search_axes,
 )
-from domains.data.services.backtests.selectors import coverage, pack_arrays
-from domains.data.services.backtests.spec import checked_style, run_spec, strategy_class
+from domains.data.services.backtests.selectors import coverage, pack_arrays, unpack_arrays
+from domains.data.services.backtests.spec import (
+    checked_style,
+    engine_config,
+    run_spec,
+    strategy_class,
+)
 from domains.data.services.validation import iso
-from dsta.kernel.errors import DstaError, InvalidInput
+from dsta.kernel.errors import DstaError, InvalidInput, error_class_for
 from dsta.kernel.jobs.api import JobCancelled, start_job
-from dsta.quant import Bars, QuantError, evaluate
+from dsta.quant import Bars, EngineConfig, QuantError, Strategy, evaluate
 from dsta.quant.metrics import (
     annual_volatility,
     cagr,
@@ -51,7 +75,7 @@ MAX_WINDOWS = 500
 MAX_COMBOS_PER_WINDOW = 10_000
 _KEPT = ("total_return", "annualised_return", "sharpe", "max_drawdown", "trades", "final_equity")
 
-Progress = Callable[[int, int, str], None]
+Window = tuple[int, int, int]  # (train_start, test_start, test_end) bar indices
 
 
 def walk_forward_request(
@@ -198,11 +222,11 @@ def _score(metrics: Mapping[str, Any], metric: str) -> float:
 
 
 def _window_search(
-    cls: Any,
+    cls: type[Strategy],
     bars: Bars,
     combos: list[dict[str, Any]],
-    request: Mapping[str, Any],
-    config: Any,
+    metric: str,
+    config: EngineConfig,
     style: str,
     tick: Callable[[], None],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -210,59 +234,20 @@ def _window_search(
     for j, combo in enumerate(combos):
         tick()
         result = evaluate(cls, bars, combo, config, style=style, check_lookahead=(j == 0))
-        score = _score(result.metrics, request["metric"])
+        score = _score(result.metrics, metric)
         if best is None or score > best[0]:
             best = (score, result.params, result.metrics)
     assert best is not None
     return best[1], best[2]
 
 
-def walk_forward_execute(
-    *, study_id: str, progress: Progress, check_cancelled: Callable[[], None]
-) -> dict[str, Any]:
-    """The job's body: every window's search and test, the stitched curve (errors stored)."""
-    study = WalkForward.objects.get(pk=study_id)
-    WalkForward.objects.filter(pk=study.pk).update(status=RunStatus.RUNNING)
-    try:
-        return _walk(study, progress, check_cancelled)
-    except JobCancelled:
-        WalkForward.objects.filter(pk=study.pk).update(
-            status=RunStatus.CANCELLED, finished_at=timezone.now()
-        )
-        raise
-    except QuantError as error:
-        failure: DstaError = from_quant(error)
-    except DstaError as error:
-        failure = error
-    except Exception as error:
-        WalkForward.objects.filter(pk=study.pk).update(
-            status=RunStatus.FAILED,
-            error={"code": "internal_error", "message": f"{type(error).__name__}: {error}"},
-            finished_at=timezone.now(),
-        )
-        raise
-    WalkForward.objects.filter(pk=study.pk).update(
-        status=RunStatus.FAILED,
-        error={"code": failure.code, "message": failure.message},
-        finished_at=timezone.now(),
-    )
-    raise failure from None
-
-
-def _walk(
-    study: WalkForward, progress: Progress, check_cancelled: Callable[[], None]
-) -> dict[str, Any]:
-    request = study.request
-    base = _base(request)
-    cls = strategy_class(base.strategy)
-    config = base.engine_config()
-    style = checked_style(cls, base.style)
-    loaded = load_bars(
-        series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
-    )
-    bars = loaded.bars
+def plan_windows(
+    cls: type[Strategy], n_bars: int, request: Mapping[str, Any]
+) -> list[tuple[Window, list[dict[str, Any]]]]:
+    """Every window and the combinations searched in it (random draws: one seeded stream,
+    window after window)."""
     windows = windows_for(
-        len(bars),
+        n_bars,
         request["train_bars"],
         request["test_bars"],
         request["step_bars"],
@@ -270,97 +255,258 @@ def _walk(
     )
     if not windows:
         raise InvalidInput(
-            f"{len(bars)} bars hold no window of train_bars + test_bars",
-            details={"bars": len(bars)},
+            f"{n_bars} bars hold no window of train_bars + test_bars", details={"bars": n_bars}
         )
+    base = _base(request)
     axes = search_axes(cls, request["space"])
+    if request["method"] == "grid":
+        combos = grid_combinations(cls, axes, base.params)[0]
+        return [(window, combos) for window in windows]
     rng = np.random.default_rng(base.seed)
-    per_window = (
-        grid_combinations(cls, axes, base.params)[0] if request["method"] == "grid" else None
+    return [
+        (window, random_combinations(cls, axes, base.params, request["n_samples"], rng)[0])
+        for window in windows
+    ]
+
+
+def run_window(
+    cls: type[Strategy],
+    bars: Bars,
+    number: int,
+    window: Window,
+    combos: list[dict[str, Any]],
+    *,
+    metric: str,
+    config: EngineConfig,
+    style: str,
+    timeframe_ms: int,
+    tick: Callable[[], None],
+) -> tuple[dict[str, Any], np.ndarray]:
+    """One window: the search on its training bars, the best configuration on its test bars.
+
+    Returns the window's row (ranges, best parameters, in- and out-of-sample metrics) and the
+    test bars' per-bar returns. ``tick`` is called before every backtest.
+    """
+    train_start, test_start, test_end = window
+    train = bars.slice(train_start, test_start)
+    best_params, is_metrics = _window_search(cls, train, combos, metric, config, style, tick)
+    tick()
+    test = bars.slice(test_start, test_end)
+    oos = evaluate(
+        cls, test, best_params, config, style=style, keep_returns=True, check_lookahead=False
     )
-    size = len(per_window) if per_window is not None else int(request["n_samples"])
-    total = len(windows) * (size + 1)
-    done = 0
+    assert oos.returns is not None
+    row = {
+        "window": number,
+        "train": {
+            "start": iso(int(bars.timestamps[train_start])),
+            "end": iso(int(bars.timestamps[test_start])),
+            "bars": test_start - train_start,
+        },
+        "test": {
+            "start": iso(int(bars.timestamps[test_start])),
+            "end": iso(int(bars.timestamps[test_end - 1]) + timeframe_ms),
+            "bars": test_end - test_start,
+        },
+        "combinations": len(combos),
+        "best_params": best_params,
+        "in_sample": {k: is_metrics.get(k) for k in _KEPT},
+        "out_of_sample": {k: oos.metrics.get(k) for k in _KEPT},
+    }
+    return row, oos.returns
 
-    def tick() -> None:
-        nonlocal done
-        check_cancelled()
-        done += 1
-        progress(done, total, f"window {min(done // (size + 1) + 1, len(windows))}/{len(windows)}")
 
-    rows = []
-    oos_returns = []
-    oos_stamps = []
-    is_cagrs = []
-    for number, (train_start, test_start, test_end) in enumerate(windows):
-        combos = per_window
-        if combos is None:
-            combos, _ = random_combinations(cls, axes, base.params, request["n_samples"], rng)
-        train = bars.slice(train_start, test_start)
-        best_params, is_metrics = _window_search(cls, train, combos, request, config, style, tick)
-        tick()
-        test = bars.slice(test_start, test_end)
-        oos = evaluate(
-            cls, test, best_params, config, style=style, keep_returns=True, check_lookahead=False
-        )
-        assert oos.returns is not None
-        oos_returns.append(oos.returns)
-        oos_stamps.append(test.timestamps)
-        is_cagrs.append(is_metrics.get("annualised_return"))
-        rows.append(
-            {
-                "window": number,
-                "train": {
-                    "start": iso(int(bars.timestamps[train_start])),
-                    "end": iso(int(bars.timestamps[test_start])),
-                    "bars": test_start - train_start,
-                },
-                "test": {
-                    "start": iso(int(bars.timestamps[test_start])),
-                    "end": iso(int(bars.timestamps[test_end - 1]) + loaded.timeframe_ms),
-                    "bars": test_end - test_start,
-                },
-                "combinations": len(combos),
-                "best_params": best_params,
-                "in_sample": {k: is_metrics.get(k) for k in _KEPT},
-                "out_of_sample": {k: oos.metrics.get(k) for k in _KEPT},
-            }
-        )
-    returns = np.concatenate(oos_returns)
-    stamps = np.concatenate(oos_stamps)
+@dataclass(frozen=True)
+class Stitched:
+    """A walk-forward's outcome: window rows, the out-of-sample curve and its metrics."""
+
+    windows: list[dict[str, Any]]
+    timestamps: np.ndarray
+    equity: np.ndarray
+    oos_metrics: dict[str, Any]
+
+
+def stitch(
+    bars: Bars,
+    windows: list[Window],
+    rows: list[dict[str, Any]],
+    returns: list[np.ndarray],
+    config: EngineConfig,
+) -> Stitched:
+    """Chain the windows' out-of-sample returns (in window order) into one curve."""
+    chained = np.concatenate(returns)
+    stamps = np.concatenate([bars.timestamps[start:end] for _, start, end in windows])
     initial = float(config.initial_cash)
-    equity = initial * np.cumprod(1.0 + returns)
+    equity = initial * np.cumprod(1.0 + chained)
     ann = float(bars.periods_per_year() or math.nan)
-    oos_cagr = cagr(returns, ann)
+    oos_cagr = cagr(chained, ann)
+    is_cagrs = [row["in_sample"].get("annualised_return") for row in rows]
     finite_is = [v for v in is_cagrs if isinstance(v, float) and math.isfinite(v)]
     mean_is = float(np.mean(finite_is)) if finite_is else math.nan
     oos_metrics = {
-        "bars": int(returns.size),
+        "bars": int(chained.size),
         "windows": len(windows),
         "initial_cash": initial,
         "final_equity": float(equity[-1]),
-        "total_return": total_return(returns),
+        "total_return": total_return(chained),
         "annualised_return": oos_cagr,
-        "annualised_volatility": annual_volatility(returns, ann),
-        "sharpe": sharpe_ratio(returns, ann),
-        "sortino": sortino_ratio(returns, ann),
-        "max_drawdown": max_drawdown(returns),
+        "annualised_volatility": annual_volatility(chained, ann),
+        "sharpe": sharpe_ratio(chained, ann),
+        "sortino": sortino_ratio(chained, ann),
+        "max_drawdown": max_drawdown(chained),
         "mean_in_sample_annualised_return": mean_is,
         "walk_forward_efficiency": oos_cagr / mean_is if mean_is and mean_is > 0 else None,
     }
+    return Stitched(
+        windows=clean_json(rows), timestamps=stamps, equity=equity, oos_metrics=oos_metrics
+    )
+
+
+def walk_forward_local(
+    request: Mapping[str, Any],
+    bars: Bars,
+    timeframe_ms: int,
+    tick: Callable[[], None] = lambda: None,
+) -> Stitched:
+    """The whole walk-forward in this process, window after window (no database, no workers):
+    what the fanned-out job computes, and the reference it is tested against."""
+    cls = strategy_class(request["strategy"])
+    config = engine_config(request["config"])
+    style = checked_style(cls, request["style"])
+    plan = plan_windows(cls, len(bars), request)
+    rows, returns = [], []
+    for number, (window, combos) in enumerate(plan):
+        row, oos = run_window(
+            cls, bars, number, window, combos, metric=request["metric"], config=config,
+            style=style, timeframe_ms=timeframe_ms, tick=tick,
+        )  # fmt: skip
+        rows.append(clean_json(row))
+        returns.append(oos)
+    return stitch(bars, [window for window, _ in plan], rows, returns, config)
+
+
+def _window_work(
+    chunk: OptimizationChunk, study: WalkForward, beat: Heartbeat
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """A walk-forward chunk: one window, on the study's bars."""
+    request = study.request
+    loaded = checked_bars(study)
+    cls = strategy_class(request["strategy"])
+    spec = chunk.window or {}
+    row, returns = run_window(
+        cls,
+        loaded.bars,
+        int(spec["number"]),
+        (int(spec["train_start"]), int(spec["test_start"]), int(spec["test_end"])),
+        chunk.combos,
+        metric=request["metric"],
+        config=engine_config(request["config"]),
+        style=checked_style(cls, request["style"]),
+        timeframe_ms=loaded.timeframe_ms,
+        tick=beat,
+    )
+    return [row], returns
+
+
+register_chunk_work("walk_forward", _window_work)
+
+
+def walk_forward_execute(
+    *,
+    study_id: str,
+    worker: str,
+    progress: Progress,
+    check_cancelled: Callable[[], None],
+    dispatch: Dispatch,
+) -> dict[str, Any]:
+    """The parent job's body: plan the windows, fan them out, stitch (errors stored)."""
+    study = WalkForward.objects.get(pk=study_id)
+    WalkForward.objects.filter(pk=study.pk).update(status=RunStatus.RUNNING)
+    try:
+        return _walk(study, worker, progress, check_cancelled, dispatch)
+    except JobCancelled:
+        cancel_study(study)
+        raise
+    except QuantError as error:
+        failure: DstaError = from_quant(error)
+    except DstaError as error:
+        failure = error
+    except Exception as error:
+        fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
+        raise
+    fail_study(study, failure.code, failure.message)
+    raise failure from None
+
+
+def _walk(
+    study: WalkForward,
+    worker: str,
+    progress: Progress,
+    check_cancelled: Callable[[], None],
+    dispatch: Dispatch,
+) -> dict[str, Any]:
+    request = study.request
+    cls = strategy_class(request["strategy"])
+    checked_style(cls, request["style"])
+    config = engine_config(request["config"])
+    progress(0, 1, "loading candles")
+    loaded = bars_for(study)
+    WalkForward.objects.filter(pk=study.pk).update(candles_sha256=loaded.digest)
+    study.candles_sha256 = loaded.digest
+    plan = plan_windows(cls, len(loaded.bars), request)
+    OptimizationChunk.objects.bulk_create(
+        OptimizationChunk(
+            walk_forward=study,
+            number=number,
+            combos=clean_json(combos),
+            window={
+                "number": number,
+                "train_start": window[0],
+                "test_start": window[1],
+                "test_end": window[2],
+            },
+        )
+        for number, (window, combos) in enumerate(plan)
+    )
+    chunk_ids = list(chunks_of(study).order_by("number").values_list("pk", flat=True))
+    drive(
+        study,
+        chunk_ids,
+        worker=worker,
+        total=len(plan),
+        unit="windows done",
+        progress=progress,
+        check_cancelled=check_cancelled,
+        dispatch=dispatch,
+        stop_on_failure=True,
+    )
+    chunks = list(chunks_of(study).order_by("number"))
+    failed = [chunk for chunk in chunks if chunk.status == ChunkStatus.FAILED]
+    if failed:
+        error = failed[0].error or {}
+        code = str(error.get("code", "internal_error"))
+        message = str(error.get("message", "a window failed"))
+        raise error_class_for(code)(f"window {failed[0].number}: {message}")
+    stitched = stitch(
+        loaded.bars,
+        [window for window, _ in plan],
+        [chunk.evaluations[0] for chunk in chunks],
+        [unpack_arrays(chunk.returns or b"")["returns"] for chunk in chunks],
+        config,
+    )
     WalkForward.objects.filter(pk=study.pk).update(
         status=RunStatus.SUCCEEDED,
-        windows=clean_json(rows),
-        oos_metrics=clean_json(oos_metrics),
-        oos_equity=pack_arrays(timestamps=stamps, equity=equity),
+        windows=stitched.windows,
+        oos_metrics=clean_json(stitched.oos_metrics),
+        oos_equity=pack_arrays(timestamps=stitched.timestamps, equity=stitched.equity),
         candles_sha256=loaded.digest,
         finished_at=timezone.now(),
     )
     return clean_json(
         {
             "study_id": str(study.pk),
-            "windows": len(windows),
-            "final_equity": float(equity[-1]),
-            "walk_forward_efficiency": oos_metrics["walk_forward_efficiency"],
+            "windows": len(plan),
+            "final_equity": float(stitched.equity[-1]),
+            "walk_forward_efficiency": stitched.oos_metrics["walk_forward_efficiency"],
         }
     )

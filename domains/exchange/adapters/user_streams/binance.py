@@ -65,6 +65,7 @@ SUBSCRIBE = "userDataStream.subscribe.signature"
 # -1022 invalid signature, -2014 bad API key format, -2015 invalid key, IP or permissions.
 # -1021 (timestamp outside recvWindow) is a clock problem: retried after a reconnect.
 AUTH_ERRORS = frozenset({-1002, -1022, -2014, -2015})
+CLOCK_ERROR = -1021
 # Account events we do not use (balances come from REST).
 IGNORED_EVENTS = frozenset(
     {"outboundAccountPosition", "balanceUpdate", "listStatus", "externalLockUpdate"}
@@ -276,6 +277,7 @@ class BinanceUserStream:
             code=str(code if code is not None else status),
             message=text(error.get("msg")) or f"status {status}",
             auth=isinstance(code, int) and code in AUTH_ERRORS,
+            clock=code == CLOCK_ERROR,
         )
         if request_id.startswith("sub-"):
             reading.refusal = refusal

@@ -30,6 +30,7 @@ class Refusal:
     code: str
     message: str
     auth: bool  # the credentials were refused: reconnecting will not help
+    clock: bool = False  # our timestamp was refused: measure the venue's clock, then sign again
 
 
 @dataclass

@@ -117,7 +117,9 @@ def merge(current: OrderState, incoming: OrderState) -> OrderState:
     )
     if incoming.filled > current.filled:
         filled = incoming.filled
-        average = incoming.average_price if incoming.average_price is not None else average
+        # The average of fewer fills does not stand for more (HTX's pushes carry none): unknown
+        # until an answer about these fills brings it (the equal-filled branch below).
+        average = incoming.average_price
         if incoming.fee > 0:
             fee, fee_currency = incoming.fee, incoming.fee_currency
     elif incoming.filled == current.filled:

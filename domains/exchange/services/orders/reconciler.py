@@ -7,6 +7,11 @@ nautilus marks in-flight orders that got no answer and resolves them by query; s
 - ``unknown`` (the placement's lookups could not reach the venue),
 - working (open, partially filled, waiting for a trigger) and not heard of for ``recheck``:
   fills may have happened while no stream was connected,
+- ended with fills (filled, or cancelled/expired part-way) since it was last looked at, when
+  the ledger holds less than the order's ``filled``: its end came from a lookup, a cancel or
+  placement answer (a market order filled at once) or a stream whose fill frames were lost,
+  so it was never "working" here. Only its fills are asked for (``my_trades``); an ended order
+  whose fills are all recorded costs no request,
 
 and asks the venue for each one by its client order id, through the gateway (so through the
 venue's rate limits, breaker and retries):
@@ -46,6 +51,7 @@ from domains.exchange.api import (
     ExchangeFailure,
     Fill,
     OrderNotFound,
+    OrderStatus,
     UnknownAccount,
     VenueRateLimited,
     VenueUnavailable,
@@ -63,6 +69,9 @@ TRADES_MAX_PAGES = 10
 # Trades are asked for from a little before the order's creation: our clock and the venue's
 # may disagree by a few seconds.
 TRADES_LOOKBACK = timedelta(minutes=1)
+ENDED = tuple(
+    status.value for status in OrderStatus if status.value not in ledger.WORKING
+)  # filled, canceled, expired, rejected
 
 
 @dataclass(frozen=True)
@@ -224,11 +233,28 @@ def _due(settings: ReconcileSettings, now: datetime) -> QuerySet[LiveOrder]:
             Q(outcome=Outcome.ACKNOWLEDGED, status__in=ledger.WORKING, updated_at__lte=quiet)
             & (Q(last_checked_at=None) | Q(last_checked_at__lte=quiet))
         )
+        | _ended_unchecked(settings, now)
     )
     free = Q(claimed_until=None) | Q(claimed_until__lte=now)
     # Rows keyed "~<venue id>" (orders placed elsewhere without a client id) cannot be looked
     # up by client order id.
     return LiveOrder.objects.filter(due, free).exclude(client_order_id__startswith="~")
+
+
+def _ended_unchecked(settings: ReconcileSettings, now: datetime) -> Q:
+    """Ended orders with fills, changed since the reconciler last looked at them (given
+    ``grace`` for a stream's fill frames to follow the order's)."""
+    return (
+        Q(outcome=Outcome.ACKNOWLEDGED, status__in=ENDED, updated_at__lte=now - settings.grace)
+        & ~Q(filled=Decimal(0))
+        & (Q(last_checked_at=None) | Q(last_checked_at__lt=F("updated_at")))
+    )
+
+
+def _recorded_amount(row: LiveOrder) -> Decimal:
+    # Summed here, not in SQL: exact decimals are text on SQLite (fields.py).
+    amounts = LiveFill.objects.filter(order=row).values_list("amount", flat=True)
+    return sum(amounts, Decimal(0))
 
 
 class _Run:
@@ -256,6 +282,9 @@ class _Run:
         room = self.settings.batch - len(ids)
         if room > 0:
             ids += list(working.values_list("pk", flat=True)[:room])
+        room = self.settings.batch - len(ids)
+        if room > 0:
+            ids += self._ended_missing_fills(due, now, room)
         failed = 0
         for order_id in ids:
             if not self._claim(order_id):
@@ -279,6 +308,20 @@ class _Run:
             accounts=1, orders=tuple(self.orders), venue_failures=failed, errors=tuple(self.errors)
         )
 
+    def _ended_missing_fills(self, due: QuerySet[LiveOrder], now: datetime, room: int) -> list[UUID]:
+        """Ended orders whose recorded fills fall short of their ``filled``; the others are
+        marked looked at (no request)."""
+        ended = due.filter(_ended_unchecked(self.settings, now)).order_by("updated_at")
+        missing: list[UUID] = []
+        for row in ended[: room * 10]:
+            if _recorded_amount(row) >= row.filled:
+                LiveOrder.objects.filter(pk=row.pk, updated_at=row.updated_at).update(
+                    last_checked_at=now
+                )
+            elif len(missing) < room:
+                missing.append(row.pk)
+        return missing
+
     def _claim(self, order_id: UUID) -> bool:
         """Take the order if it is free and still due: another run may have settled it since
         this one listed it (and released its claim)."""
@@ -288,6 +331,11 @@ class _Run:
 
     def _reconcile(self, order_id: UUID) -> ReconciledOrder:
         row = LiveOrder.objects.get(pk=order_id)
+        if row.outcome == Outcome.ACKNOWLEDGED and row.status in ENDED:
+            # Its state is final: only its fills can be missing.
+            fills = self._fills(row)
+            self._checked(row)
+            return self._result(row, "updated" if fills else "unchanged", fills=fills)
         was_unresolved = row.outcome in ledger.UNRESOLVED
         before = (row.status, row.filled, row.average_price, row.fee, row.venue_order_id)
         try:
@@ -344,10 +392,7 @@ class _Run:
         """Record the order's fills the ledger lacks; the number of new ones."""
         if row.filled <= 0 or not row.venue_order_id:
             return 0
-        # Summed here, not in SQL: exact decimals are text on SQLite (fields.py).
-        amounts = LiveFill.objects.filter(order=row).values_list("amount", flat=True)
-        recorded = sum(amounts, Decimal(0))
-        if recorded >= row.filled:
+        if _recorded_amount(row) >= row.filled:
             return 0
         since = (row.venue_created_at or row.created_at) - TRADES_LOOKBACK
         new = 0

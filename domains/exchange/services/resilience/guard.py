@@ -4,8 +4,12 @@
   on ``VenueUnavailable``/``VenueRateLimited`` with full-jitter backoff (``retry.py``).
 - ``place``: creating an order is never sent twice blindly. When an attempt ends with an unknown
   outcome (timeout, connection lost, 5xx, an unreadable answer, even a 429) the order is looked
-  up by our client order id first: found, it is the answer; not found after
-  ``lookup_attempts`` lookups (venues lag a little after a create), only then is it sent again.
+  up by our client order id first: found, it is the answer. Not found after
+  ``lookup_attempts`` lookups, it is sent again only when the failed attempt provably never
+  reached the venue (the connection was never made: ``details.sent = False``) or the venue
+  refused it unprocessed (a 429); otherwise venues lag after a create (Binance's "execution
+  status unknown" may still execute) and accept the client order id of an order that is done,
+  so a resend could execute twice: the call fails with ``outcome = "unknown"``.
   If the lookups themselves cannot reach the venue, the call fails with ``VenueUnavailable``
   carrying ``details.outcome = "unknown"`` and the client order id, for reconciliation later.
   A ``DuplicateOrder`` answer means an earlier attempt landed: it is fetched, not re-placed.
@@ -133,6 +137,10 @@ class VenueGuard:
                 found = self._reconcile(lookup, client_order_id, error)
                 if found is not None:
                     return found
+                if not _unprocessed(error):
+                    # "Not found" may be the venue lagging: it may still land (or have landed
+                    # and ended). Only a later lookup (the reconciler) can tell.
+                    raise _with_outcome(error, client_order_id, "unknown") from error
                 if placements >= self.policy.order_attempts:
                     raise _with_outcome(error, client_order_id, "not_placed") from error
                 delay = self.policy.delay(placements - 1, error, self.rng)
@@ -189,6 +197,16 @@ def _answered_by_venue(error: ExchangeFailure) -> bool:
 
 def _from_limiter(error: ExchangeFailure) -> bool:
     return isinstance(error.details, dict) and error.details.get("source") == "limiter"
+
+
+def _unprocessed(error: ExchangeFailure) -> bool:
+    """The failed create provably did not reach the venue's matching (safe to send again once
+    the lookups found nothing): the connection was never made, or the venue's own rate limit
+    refused it (a 429/418 is a refusal before processing)."""
+    details = error.details if isinstance(error.details, dict) else {}
+    if isinstance(error, VenueRateLimited):
+        return True
+    return details.get("sent") is False
 
 
 def _nothing_sent(error: ExchangeFailure) -> bool:

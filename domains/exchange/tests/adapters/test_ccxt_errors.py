@@ -20,6 +20,7 @@ from domains.exchange.adapters.ccxt_errors import our_error_class
 from domains.exchange.api import (
     AuthFailed,
     ClockSkew,
+    DuplicateOrder,
     ExchangeFailure,
     InsufficientFunds,
     InvalidOrder,
@@ -105,6 +106,9 @@ PINNED: dict[str, dict[Any, type[ExchangeFailure]]] = {
     # Binance's documented payloads, code and message together as it sends them.
     "binance": {
         (-2010, "Account has insufficient balance for requested action."): InsufficientFunds,
+        # The client order id of an open order sent again: the first send landed (ccxt: a
+        # plain InvalidOrder).
+        (-2010, "Duplicate order sent."): DuplicateOrder,
         (-1121, "Invalid symbol."): UnknownSymbol,
         (-2013, "Order does not exist."): OrderNotFound,
         (-2014, "API-key format invalid."): AuthFailed,

@@ -417,3 +417,35 @@ def test_a_book_side_is_a_dict_whose_top_levels_are_the_sorted_best(
     assert side.amounts == plain
     assert side.items() == best
     assert [(lv.price, lv.amount) for lv in side.top(depth)] == best[:depth]
+
+
+@pytest.mark.parametrize(
+    "level",
+    [["NaN", "1"], ["sNaN", "1"], ["Infinity", "1"], ["-5", "1"], ["0", "1"], ["3", "NaN"],
+     ["3", "-1"], ["3", "Infinity"], [float("nan"), 1.0]],
+)
+def test_a_level_that_is_not_a_price_and_size_is_skipped_not_fatal(level: list[Any]) -> None:
+    """A level no venue documents (NaN, infinite or negative numbers) is skipped like an
+    unreadable one: it must neither end the stream (a NaN price cannot be ordered) nor reach
+    the published book."""
+    published: list[OrderBook] = []
+    image = OrderBook("gateio", "BTC/USDT", AT, (BookLevel(Decimal(1), Decimal(1)),), (), 10)
+
+    async def snapshot() -> OrderBook:
+        return image
+
+    book = SequencedBook(
+        venue="gateio",
+        symbol="BTC/USDT",
+        rule=gate_delta,
+        snapshot=snapshot,
+        on_book=lambda b: _append(published, b),
+    )
+
+    async def scenario() -> None:
+        await book.on_event({"U": 11, "u": 11, "b": [level, ["2", "1"]], "a": [level]})
+        await book.on_event({"full": True, "U": 12, "u": 12, "b": [level], "a": []})
+
+    asyncio.run(scenario())
+    assert sides(published[0]) == ({Decimal(2): Decimal(1), Decimal(1): Decimal(1)}, {})
+    assert sides(published[1]) == ({}, {})

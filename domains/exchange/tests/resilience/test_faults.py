@@ -8,6 +8,7 @@ manual clock: backoffs, Retry-After and breaker cool-downs pass without sleeping
 """
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -92,16 +93,63 @@ def test_an_order_that_never_arrived_is_sent_again_only_after_lookups_say_so(
     assert methods == [("GET", ORDER)] * lookups + [("POST", ORDER)]
 
 
-def test_a_5xx_before_the_order_was_recorded_is_retried_once_the_venue_says_it_has_none(
-    binance: BinanceRig,
-):
+def test_a_5xx_is_looked_up_and_left_unknown_never_sent_again(binance: BinanceRig):
+    # A 502 (here before the venue recorded it) cannot tell whether the order was processed:
+    # a gateway in front of the venue may answer it after forwarding the request. The lookups
+    # say "no such order", which may be lag: the outcome is unknown, for the reconciler.
     binance.sim.fail("POST", ORDER, Fault("status", 502, body="<html>502 Bad Gateway</html>"))
 
-    binance.live.place_order(binance.account_id, limit_buy())
+    with pytest.raises(VenueUnavailable) as caught:
+        binance.live.place_order(binance.account_id, limit_buy())
 
-    assert len(posts(binance)) == 2  # the first one failed before the venue recorded it
-    assert binance.sim.order_posts == ["dstafault0001"]
-    assert len(binance.sim.orders) == 1
+    assert caught.value.details["outcome"] == "unknown"
+    assert len(posts(binance)) == 1
+    assert binance.sim.orders == {}
+
+
+def test_a_429_is_a_refusal_before_processing_sent_again_after_the_lookups(
+    binance: BinanceRig,
+):
+    body = '{"code":-1003,"msg":"Too many requests."}'
+    binance.sim.fail("POST", ORDER, Fault("status", 429, body=body, headers={"Retry-After": "1"}))
+
+    ack = binance.live.place_order(binance.account_id, limit_buy())
+
+    assert ack.status is OrderStatus.OPEN
+    assert len(posts(binance)) == 2
+    assert binance.sim.order_posts == ["dstafault0001"]  # the first was refused unprocessed
+
+
+def test_an_order_that_may_have_landed_is_never_sent_again_though_lookups_lag(
+    binance: BinanceRig,
+):
+    """Binance's 503 "execution status unknown" after it recorded the order; its lookups lag
+    ("Order does not exist." three times) while the order fills and ends, as a market order
+    does at once. Binance accepts the client order id of an order that is done: a second POST
+    would be a second execution. Only a request that provably never reached the venue (the
+    connection was not even made) is sent again; this one is reported unknown, for the
+    reconciler."""
+    binance.sim.fail("POST", ORDER, Fault("status_after", 503))
+    lag = '{"code":-2013,"msg":"Order does not exist."}'
+    binance.sim.fail("GET", ORDER, *(Fault("status", 400, body=lag) for _ in range(3)))
+    sim = binance.sim
+
+    def venue(request: Any) -> Any:
+        if (request.method, request.path) == ("GET", ORDER):
+            order = sim.orders["dstafault0001"]
+            if order["status"] == "NEW":
+                sim.fill("dstafault0001", order["origQty"])  # done before the lookups see it
+        return sim(request)
+
+    binance.fake.handler = venue
+
+    with pytest.raises(VenueUnavailable) as caught:
+        binance.live.place_order(binance.account_id, limit_buy())
+
+    assert binance.sim.order_posts == ["dstafault0001"]  # one order, one execution
+    assert caught.value.details["outcome"] == "unknown"
+    assert caught.value.details["client_order_id"] == "dstafault0001"
+    assert "not placed" not in caught.value.message
 
 
 def test_when_the_venue_cannot_be_asked_the_outcome_is_reported_unknown_with_the_id(

@@ -331,6 +331,64 @@ def test_a_refusal_that_is_not_about_the_credentials_reconnects():
     assert account.reconciled == [account.account.id]  # only the accepted subscription
 
 
+def _venue_runtime(account: Rig) -> Any:
+    runtime = ResilienceRuntime(
+        settings_for=defaults_of, report=account.events.append, rng=random.Random(1)
+    )
+    return runtime.venue(account.venue)
+
+
+@pytest.mark.parametrize("venue", ["binance", "gateio", "htx"])
+def test_the_handshake_is_signed_on_the_venues_clock(venue: str):
+    # Our clock is 10 minutes ahead of the venue's, and the REST clients measured it: the
+    # private stream signs with the same correction (else Binance refuses it with -1021 on
+    # every connection, HTX and Gate.io as failed authentication).
+    account = rig(venue)
+    venue_runtime = _venue_runtime(account)
+    venue_runtime.clock_offset.measure(lambda: 600_000)
+
+    async def scenario() -> tuple[FakePrivateVenue, AccountStream]:
+        scripts: list[list[Step]] = [[("handshake",), ("send", ORDER_FRAMES[venue])]]
+        behind = fake(venue, scripts, clock=lambda: datetime.now(UTC).timestamp() - 600)
+        async with behind as server:
+            stream = account.stream(server.url, runtime=venue_runtime)
+            await stream_until(stream, lambda: bool(account.sink.acks) or bool(stream.stats.refusals))
+        return server, stream
+
+    server, stream = asyncio.run(scenario())
+    assert stream.stats.refusals == []
+    assert len(server.connections) == 1
+    assert len(account.sink.acks) == 1
+
+
+def test_a_timestamp_refusal_measures_the_venues_clock_before_signing_again():
+    account = rig("binance")
+    venue_runtime = _venue_runtime(account)
+    measured: list[int] = []
+
+    def resync() -> None:
+        measured.append(1)
+        venue_runtime.clock_offset.measure(lambda: 600_000)
+
+    async def scenario() -> tuple[FakePrivateVenue, AccountStream]:
+        scripts: list[list[Step]] = [
+            [("handshake",), ("silence",)],
+            [("handshake",), ("send", ORDER_FRAMES["binance"])],
+        ]
+        behind = fake("binance", scripts, clock=lambda: datetime.now(UTC).timestamp() - 600)
+        async with behind as server:
+            stream = account.stream(server.url, runtime=venue_runtime, resync_clock=resync)
+            await stream_until(stream, lambda: bool(account.sink.acks), timeout=3)
+        return server, stream
+
+    server, stream = asyncio.run(scenario())
+    assert [r.code for r in stream.stats.refusals] == ["-1021"]
+    assert measured == [1]
+    assert len(server.connections) == 2
+    assert server.connections[1].refused == []
+    assert len(account.sink.acks) == 1
+
+
 # --- reconnects -------------------------------------------------------------------------------
 
 
@@ -760,3 +818,32 @@ def serving(server: FakePrivateVenue) -> Iterator[None]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(5)
         loop.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_supervisor_builds_streams_on_its_event_loop_without_blocking_database_calls():
+    """``manage.py serve`` and ``exchange_account_stream --all`` start each stream from the
+    supervisor's event loop: building it (the venue's runtime and settings, its public client)
+    reads the database, which Django forbids there. It must be built off the loop."""
+    account = live_account_create(
+        owner_id=4243, venue="binance", name="supervised", secret_key="binance-key"
+    )
+    ref = account_get(account.id)
+    assert ref is not None
+    from domains.exchange.services.resilience.config import SettingsSource
+    from domains.exchange.services.user_streams import AccountStreams
+    from domains.exchange.services.venues import VenueFactory
+
+    # A cold settings cache, as in a fresh process.
+    factory = VenueFactory(runtime=ResilienceRuntime(settings_for=SettingsSource()))
+    streams = AccountStreams(venues=factory, url="ws://127.0.0.1:9/never")
+    supervisor = AccountStreamSupervisor(build=streams, accounts=lambda: [ref])
+
+    async def scenario() -> None:
+        await supervisor.sync()
+        running = supervisor.running.get(ref.id)
+        assert running is not None, "the stream was not started"
+        running.stream.stop()
+        await supervisor.stop_all()
+
+    asyncio.run(scenario())

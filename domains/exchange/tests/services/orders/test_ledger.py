@@ -279,3 +279,26 @@ def test_the_same_news_from_many_threads_is_one_row_and_one_event(live_account: 
     assert LiveOrder.objects.filter(client_order_id="web_race").count() == 1
     assert statuses("web_race") == [("partially_filled", "0.0005")]
     assert len(events(OrderFilled, fill_id="t-race")) == 1
+
+
+def test_more_fills_without_an_average_never_keep_the_average_of_fewer(
+    live_account: LiveAccount, intent: str
+):
+    """HTX's order pushes carry no average price. An average learnt for 0.0004 filled must not
+    stand for 0.001 filled (cost = filled x average would be wrong), and once a lookup brings
+    the average of all the fills, it is taken."""
+    record = ledger.record_ack
+    assert record(ack_of(live_account, intent, OrderStatus.PARTIALLY_FILLED, "0.0004", at=1))
+    pushed = ack_of(live_account, intent, OrderStatus.FILLED, "0.001", at=2)
+    assert record(replace(pushed, average_price=None, fee=Decimal(0), fee_currency=None))
+    row = LiveOrder.objects.get(client_order_id=intent)
+    assert (row.filled, row.average_price) == (Decimal("0.001"), None)
+    looked_up = ack_of(live_account, intent, OrderStatus.FILLED, "0.001", at=3)
+    assert record(replace(looked_up, average_price=Decimal("50010")))
+    row.refresh_from_db()
+    assert (row.filled, row.average_price) == (Decimal("0.001"), Decimal("50010"))
+    assert [e["average_price"] for e in events(OrderUpdated, client_order_id=intent)] == [
+        "50000",
+        None,
+        "50010",
+    ]

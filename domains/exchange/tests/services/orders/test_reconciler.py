@@ -321,3 +321,85 @@ def test_two_runs_at_once_look_each_order_up_once(ledger_rig: LedgerRig):
     ]
     assert sorted(lookups) == sorted(placed)
     assert all(len(events(OrderUpdated, client_order_id=cid)) == 2 for cid in placed)
+
+
+# --- fills of orders the ledger learnt had ended (review) ----------------------------------------
+
+
+def test_fills_of_an_order_that_ended_before_the_reconciler_saw_it_working_are_recorded(
+    ledger_rig: LedgerRig,
+):
+    """An order whose end the ledger learnt from a lookup or a cancel answer (or a market
+    order answered ``filled`` at once) was never "working" for the reconciler; with no user
+    stream running, or its fill frames lost in a drop, its fills must still be recorded."""
+    account, symbol = ledger_rig.account.pk, "BTC/USDT"
+    filled_cid = ledger_rig.place(limit_buy(amount="0.001")).client_order_id
+    trade = ledger_rig.sim.fill(filled_cid, "0.001", commission="0.05")
+    ledger_rig.gateway.get_order(account_id=account, symbol=symbol, client_order_id=filled_cid)
+    cancelled_cid = ledger_rig.place(limit_buy(amount="0.002")).client_order_id
+    partial = ledger_rig.sim.fill(cancelled_cid, "0.0005", commission="0.01")
+    ledger_rig.gateway.cancel_order(account_id=account, symbol=symbol, client_order_id=cancelled_cid)
+    untouched_cid = ledger_rig.place(limit_buy()).client_order_id
+    ledger_rig.gateway.cancel_order(account_id=account, symbol=symbol, client_order_id=untouched_cid)
+    assert [LiveOrder.objects.get(client_order_id=c).status for c in (filled_cid, cancelled_cid)] == [
+        "filled",
+        "canceled",
+    ]
+    assert not LiveFill.objects.exists()
+
+    report = ledger_rig.reconcile(after=timedelta(minutes=1))
+
+    assert sorted((o.client_order_id, o.fills) for o in report.orders) == sorted(
+        [(filled_cid, 1), (cancelled_cid, 1)]
+    )  # the cancelled order without fills costs nothing
+    recorded = {f.fill_id: f for f in LiveFill.objects.all()}
+    assert set(recorded) == {str(trade["id"]), str(partial["id"])}
+    assert recorded[str(trade["id"])].order == LiveOrder.objects.get(client_order_id=filled_cid)
+    assert [e["fee"] for e in events(OrderFilled, client_order_id=filled_cid)] == ["0.05"]
+    assert len(events(OrderFilled, client_order_id=cancelled_cid)) == 1
+    # Looked at once: the next runs ask the venue nothing more about them.
+    sent = len(ledger_rig.venue.fake.requests)
+    assert ledger_rig.reconcile(after=timedelta(minutes=2)).orders == ()
+    assert ledger_rig.reconcile(after=timedelta(hours=2)).orders == ()
+    assert len(ledger_rig.venue.fake.requests) == sent
+
+
+def test_an_ended_order_whose_fills_the_stream_delivered_is_not_asked_about(
+    ledger_rig: LedgerRig,
+):
+    account, symbol = ledger_rig.account.pk, "BTC/USDT"
+    cid = ledger_rig.place(limit_buy(amount="0.001")).client_order_id
+    ledger_rig.sim.fill(cid, "0.001")
+    ledger_rig.gateway.get_order(account_id=account, symbol=symbol, client_order_id=cid)
+    [fill] = ledger_rig.gateway.my_trades(account_id=account, symbol=symbol)
+    from domains.exchange.services.orders import ledger
+    from dataclasses import replace
+
+    assert ledger.record_fill(replace(fill, client_order_id=cid))
+    sent = len(ledger_rig.venue.fake.requests)
+
+    assert ledger_rig.reconcile(after=timedelta(minutes=1)).orders == ()
+    assert len(ledger_rig.venue.fake.requests) == sent
+
+
+def test_binances_duplicate_answer_means_the_order_is_live_never_refused(ledger_rig: LedgerRig):
+    """Binance answers -2010 "Duplicate order sent." when the client order id is that of an
+    open order (here one whose intent the ledger lost: committed in a caller's transaction
+    that rolled back after the send). That order is live: it is fetched and recorded, never
+    recorded as refused (a refused row ignores everything the venue says afterwards)."""
+    request = limit_buy()
+    first = ledger_rig.place(request)
+    LiveOrder.objects.all().delete()
+
+    ack = ledger_rig.place(request)
+
+    cid = request.client_order_id
+    assert ledger_rig.sim.order_posts == [cid, cid]  # the second was refused as a duplicate
+    assert len(ledger_rig.sim.orders) == 1
+    assert (ack.venue_order_id, ack.status) == (first.venue_order_id, OrderStatus.OPEN)
+    row = LiveOrder.objects.get(client_order_id=cid)
+    assert (row.outcome, row.status) == (Outcome.ACKNOWLEDGED, "open")
+    # Its fills are followed like any order's.
+    ledger_rig.sim.fill(cid, "0.001")
+    report = ledger_rig.reconcile(after=timedelta(minutes=10))
+    assert [(o.status, o.fills) for o in report.orders] == [("filled", 1)]
