@@ -61,6 +61,11 @@ class VenueProfile:
     client_id_prefix: str = ""
     # Gate cancels by "order id or text": the prefixed text goes in the id argument.
     cancel_by_id_argument: bool = False
+    # HTX's cancel (``submitcancel``/``submitCancelClientOrder``) only accepts the request:
+    # "the actual result of the cancellation request needs to be checked by order status"
+    # (spot API docs). ccxt answers "canceled" all the same, though the order may fill before
+    # the cancel takes effect; the order is looked up after the request instead.
+    cancel_is_request: bool = False
 
     def lookup(self, client_order_id: str) -> tuple[str | None, dict[str, Any]]:
         """(id, params) for ccxt's ``fetch_order`` by our client order id."""
@@ -81,7 +86,7 @@ PROFILES: dict[str, VenueProfile] = {
         client_id_prefix="t-",
         cancel_by_id_argument=True,
     ),
-    "htx": VenueProfile(ccxt_id="htx", market_buy_needs_price=True),
+    "htx": VenueProfile(ccxt_id="htx", market_buy_needs_price=True, cancel_is_request=True),
 }
 
 
@@ -315,6 +320,9 @@ class CcxtVenue:
         self.market(symbol)
         order_id, params = self.profile.cancel(client_order_id)
         raw = self._call(lambda: self.exchange.cancel_order(order_id, symbol, params))
+        if self.profile.cancel_is_request:
+            # The order as it is now: cancelled, still cancelling (open), or filled meanwhile.
+            return self.get_order(account_id, symbol, client_order_id)
         return self._ack(account_id, raw, client_order_id)
 
     def cancel_orders(

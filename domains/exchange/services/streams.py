@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 from websockets.exceptions import ConnectionClosed
 
 from domains.exchange.adapters.binance_depth import binance_delta
@@ -281,7 +282,7 @@ class MarketStream:
         )
         # The data asked for is not coming: the stream is down for it (health, durable event),
         # though the connection stays open for the rest.
-        await sync_to_async(self.runtime.websocket_changed)(up=False, reason=reason)
+        await self._report(up=False, reason=reason)
 
     def _malformed(self, reason: str) -> None:
         self.malformed += 1
@@ -328,8 +329,15 @@ class MarketStream:
     async def _status(self, up: bool, reason: str) -> None:
         if not up:
             self._stop_keepalive()
-        # Durable event: the outbox write is database work, off the event loop.
-        await sync_to_async(self.runtime.websocket_changed)(up=up, reason=reason)
+        await self._report(up=up, reason=reason)
+
+    async def _report(self, *, up: bool, reason: str) -> None:
+        # Durable event: the outbox write is database work, off the event loop. A database
+        # that cannot take it loses the event (logged), never the stream.
+        try:
+            await sync_to_async(self.runtime.websocket_changed)(up=up, reason=reason)
+        except DatabaseError:
+            logger.exception("venue stream: websocket status not recorded", extra={"up": up})
 
     async def _keep_alive(self, every: float) -> None:
         while True:

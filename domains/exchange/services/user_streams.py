@@ -43,7 +43,7 @@ from typing import Any
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from websockets.exceptions import WebSocketException
 
 from domains.exchange.adapters.ccxt_gateway import VenueCredentials
@@ -292,12 +292,19 @@ class AccountStream:
         await self._report(up, reason)
 
     async def _report(self, up: bool, reason: str) -> None:
-        # A durable event: its outbox row is database work, off the event loop.
-        await sync_to_async(_as_request)(
-            self.runtime.websocket_changed,
-            up=up,
-            reason=f"account {self.account.name} ({self.account.id}): {reason}",
-        )
+        # A durable event: its outbox row is database work, off the event loop. A database
+        # that cannot take it loses the event (logged), never the stream and its orders.
+        try:
+            await sync_to_async(_as_request)(
+                self.runtime.websocket_changed,
+                up=up,
+                reason=f"account {self.account.name} ({self.account.id}): {reason}",
+            )
+        except DatabaseError:
+            logger.exception(
+                "user stream: websocket status not recorded",
+                extra={"account_id": str(self.account.id), "up": up},
+            )
 
     async def _keepalive(self) -> None:
         assert self.keepalive_interval

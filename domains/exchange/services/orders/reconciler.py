@@ -308,7 +308,9 @@ class _Run:
             accounts=1, orders=tuple(self.orders), venue_failures=failed, errors=tuple(self.errors)
         )
 
-    def _ended_missing_fills(self, due: QuerySet[LiveOrder], now: datetime, room: int) -> list[UUID]:
+    def _ended_missing_fills(
+        self, due: QuerySet[LiveOrder], now: datetime, room: int
+    ) -> list[UUID]:
         """Ended orders whose recorded fills fall short of their ``filled``; the others are
         marked looked at (no request)."""
         ended = due.filter(_ended_unchecked(self.settings, now)).order_by("updated_at")

@@ -324,17 +324,34 @@ def test_orders_are_looked_up_by_our_client_order_id(rig: Rig):
 def test_orders_are_cancelled_by_our_client_order_id(rig: Rig):
     cid = "dsta0123456789abcdef"
     if rig.venue == "htx":
-        rig.fake.respond({"status": "ok", "data": 0})  # HTX docs: cancel-by-client-id answer
-    else:
-        rig.fake.respond(order_response(rig, cid, "canceled"))
+        rig.fake.respond({"status": "ok", "data": 10})  # HTX docs: cancel-by-client-id answer
+    rig.fake.respond(order_response(rig, cid, "canceled"))
+    sent_before = len(rig.fake.requests)
     ack = rig.live.cancel_order(account_id=rig.account_id, symbol="LTC/USDT", client_order_id=cid)
     method, path, field = CANCEL[rig.venue]
-    sent = rig.fake.last()
+    sent = rig.fake.requests[sent_before]
     assert (sent.method, sent.path) == (method, path.format(cid=cid))
     if field:
         assert wire_fields(rig, sent)[field] == cid
     assert ack.client_order_id == cid
     assert ack.status is OrderStatus.CANCELED
+
+
+def test_htx_reports_the_order_as_it_is_after_a_cancel_request_not_as_cancelled(htx_rig: Rig):
+    # HTX's submitCancelClientOrder only accepts the request ("the actual result of the
+    # cancellation request needs to be checked by order status"; data 10: cancelling), and
+    # ccxt calls any accepted request "canceled". The order may fill meanwhile: reporting it
+    # cancelled would make the ledger record a filled order as cancelled for good.
+    rig, cid = htx_rig, "dsta0123456789abcdef"
+    rig.fake.respond({"status": "ok", "data": 10})
+    rig.fake.respond(order_response(rig, cid, "filled"))
+
+    ack = rig.live.cancel_order(account_id=rig.account_id, symbol="LTC/USDT", client_order_id=cid)
+
+    assert ack.status is OrderStatus.FILLED
+    assert ack.filled == Decimal("0.2")
+    method, path, _ = LOOKUP["htx"]
+    assert (rig.fake.last().method, rig.fake.last().path) == (method, path)
 
 
 # --- refused before any request -----------------------------------------------------------------

@@ -421,8 +421,17 @@ def test_a_book_side_is_a_dict_whose_top_levels_are_the_sorted_best(
 
 @pytest.mark.parametrize(
     "level",
-    [["NaN", "1"], ["sNaN", "1"], ["Infinity", "1"], ["-5", "1"], ["0", "1"], ["3", "NaN"],
-     ["3", "-1"], ["3", "Infinity"], [float("nan"), 1.0]],
+    [
+        ["NaN", "1"],
+        ["sNaN", "1"],
+        ["Infinity", "1"],
+        ["-5", "1"],
+        ["0", "1"],
+        ["3", "NaN"],
+        ["3", "-1"],
+        ["3", "Infinity"],
+        [float("nan"), 1.0],
+    ],
 )
 def test_a_level_that_is_not_a_price_and_size_is_skipped_not_fatal(level: list[Any]) -> None:
     """A level no venue documents (NaN, infinite or negative numbers) is skipped like an

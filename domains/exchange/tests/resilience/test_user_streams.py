@@ -352,7 +352,9 @@ def test_the_handshake_is_signed_on_the_venues_clock(venue: str):
         behind = fake(venue, scripts, clock=lambda: datetime.now(UTC).timestamp() - 600)
         async with behind as server:
             stream = account.stream(server.url, runtime=venue_runtime)
-            await stream_until(stream, lambda: bool(account.sink.acks) or bool(stream.stats.refusals))
+            await stream_until(
+                stream, lambda: bool(account.sink.acks) or bool(stream.stats.refusals)
+            )
         return server, stream
 
     server, stream = asyncio.run(scenario())
@@ -847,3 +849,30 @@ def test_the_supervisor_builds_streams_on_its_event_loop_without_blocking_databa
         await supervisor.stop_all()
 
     asyncio.run(scenario())
+
+
+def test_a_database_that_cannot_take_the_status_event_does_not_end_the_stream():
+    # The websocket's up/down goes out as a durable event (an outbox row): a database blip at
+    # that moment loses the event (logged), not the stream and the orders it carries.
+    from django.db import OperationalError
+
+    account = rig("binance")
+    failures: list[str] = []
+
+    def report(event: Event) -> None:
+        failures.append(type(event).__name__)
+        raise OperationalError("database is restarting")
+
+    runtime = ResilienceRuntime(settings_for=defaults_of, report=report, rng=random.Random(1))
+
+    async def scenario() -> AccountStream:
+        scripts: list[list[Step]] = [[("handshake",), ("send", ORDER_FRAMES["binance"])]]
+        async with fake("binance", scripts) as server:
+            stream = account.stream(server.url, runtime=runtime.venue("binance"))
+            await stream_until(stream, lambda: bool(account.sink.acks))
+        return stream
+
+    stream = asyncio.run(scenario())
+    assert failures[:1] == ["VenueStatusChanged"]
+    assert len(account.sink.acks) == 1
+    assert stream.stats.acks == 1

@@ -379,6 +379,30 @@ def test_gate_pings_on_a_timer_skips_malformed_frames_and_reconnects_on_an_upgra
     assert ("down", f"gateio announced: {upgrade['msg']}") in gate.websocket_changes()
 
 
+def test_a_database_that_cannot_take_the_status_event_does_not_end_the_market_stream(
+    gate: StreamRig, gate_books: GateBooks
+):
+    # Up/down are durable events (outbox rows): a database blip loses the event (logged),
+    # not the stream and its books.
+    from django.db import OperationalError
+
+    failed: list[Event] = []
+
+    def report(event: Event) -> None:
+        failed.append(event)
+        raise OperationalError("database is restarting")
+
+    gate.runtime.report = report
+    scripts: list[list[Step]] = [
+        [("subscribed", 3), ("send", gate_depth("BTC_USDT", 100, 101, bids=[("59000.0", "1")]))]
+    ]
+    market = run_until(gate, FakeStreamServer(scripts, dialect=GATE), book_with(gate, 101))
+
+    assert [e.status for e in failed if isinstance(e, VenueStatusChanged)][:1] == ["up"]
+    assert market.stream.stats.connections == 1
+    assert [b.sequence for b in gate.books()] == [101]
+
+
 # --- HTX -----------------------------------------------------------------------------------------
 
 

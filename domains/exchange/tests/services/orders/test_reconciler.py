@@ -7,6 +7,7 @@ injected at the transport (``FakeVenue.fail_next``); the venue keeps its own boo
 """
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from domains.exchange.api import (
 )
 from domains.exchange.events import OrderFilled, OrderUpdated
 from domains.exchange.models import LiveFill, LiveOrder, LiveOrderOutcome
+from domains.exchange.services.orders import ledger
 from domains.exchange.services.orders.reconciler import ReconcileReport
 from domains.exchange.services.resilience.breaker import BreakerState
 from domains.exchange.tests.fake_binance import Fault
@@ -338,10 +340,16 @@ def test_fills_of_an_order_that_ended_before_the_reconciler_saw_it_working_are_r
     ledger_rig.gateway.get_order(account_id=account, symbol=symbol, client_order_id=filled_cid)
     cancelled_cid = ledger_rig.place(limit_buy(amount="0.002")).client_order_id
     partial = ledger_rig.sim.fill(cancelled_cid, "0.0005", commission="0.01")
-    ledger_rig.gateway.cancel_order(account_id=account, symbol=symbol, client_order_id=cancelled_cid)
+    ledger_rig.gateway.cancel_order(
+        account_id=account, symbol=symbol, client_order_id=cancelled_cid
+    )
     untouched_cid = ledger_rig.place(limit_buy()).client_order_id
-    ledger_rig.gateway.cancel_order(account_id=account, symbol=symbol, client_order_id=untouched_cid)
-    assert [LiveOrder.objects.get(client_order_id=c).status for c in (filled_cid, cancelled_cid)] == [
+    ledger_rig.gateway.cancel_order(
+        account_id=account, symbol=symbol, client_order_id=untouched_cid
+    )
+    assert [
+        LiveOrder.objects.get(client_order_id=c).status for c in (filled_cid, cancelled_cid)
+    ] == [
         "filled",
         "canceled",
     ]
@@ -372,9 +380,6 @@ def test_an_ended_order_whose_fills_the_stream_delivered_is_not_asked_about(
     ledger_rig.sim.fill(cid, "0.001")
     ledger_rig.gateway.get_order(account_id=account, symbol=symbol, client_order_id=cid)
     [fill] = ledger_rig.gateway.my_trades(account_id=account, symbol=symbol)
-    from domains.exchange.services.orders import ledger
-    from dataclasses import replace
-
     assert ledger.record_fill(replace(fill, client_order_id=cid))
     sent = len(ledger_rig.venue.fake.requests)
 
@@ -394,6 +399,7 @@ def test_binances_duplicate_answer_means_the_order_is_live_never_refused(ledger_
     ack = ledger_rig.place(request)
 
     cid = request.client_order_id
+    assert cid is not None
     assert ledger_rig.sim.order_posts == [cid, cid]  # the second was refused as a duplicate
     assert len(ledger_rig.sim.orders) == 1
     assert (ack.venue_order_id, ack.status) == (first.venue_order_id, OrderStatus.OPEN)
