@@ -602,8 +602,17 @@ class ExchangeApi(Protocol):
         """
         ...
 
-    def get_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
-        """The current state of an order, looked up by our client order id."""
+    def get_order(
+        self,
+        *,
+        account_id: UUID,
+        symbol: str,
+        client_order_id: str,
+        venue_order_id: str | None = None,
+    ) -> OrderAck:
+        """The current state of an order, looked up by our client order id, or by the venue's
+        id when given: venues find an order by its client id only for a while (Gate.io: while
+        open and about a minute after it ends), by their own id for good."""
         ...
 
     def cancel_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:

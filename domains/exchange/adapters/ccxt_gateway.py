@@ -310,9 +310,18 @@ class CcxtVenue:
         # Venues answer a placement with little (HTX: the id only): fill in what we sent.
         return _complete(ack, request, client_order_id)
 
-    def get_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
+    def get_order(
+        self,
+        account_id: UUID,
+        symbol: str,
+        client_order_id: str,
+        *,
+        venue_order_id: str | None = None,
+    ) -> OrderAck:
         self.market(symbol)
-        order_id, params = self.profile.lookup(client_order_id)
+        order_id, params = (
+            (venue_order_id, {}) if venue_order_id else self.profile.lookup(client_order_id)
+        )
         raw = self._call(lambda: self.exchange.fetch_order(order_id, symbol, params))
         return self._ack(account_id, raw, client_order_id)
 

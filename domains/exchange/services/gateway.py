@@ -134,13 +134,22 @@ class ExchangeGateway:
                 return self.paper.place_order(account_id=account_id, request=request)
             return _place_live(live, account_id, request)
 
-    def get_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
+    def get_order(
+        self,
+        *,
+        account_id: UUID,
+        symbol: str,
+        client_order_id: str,
+        venue_order_id: str | None = None,
+    ) -> OrderAck:
         with self._account(account_id) as live:
             if live is None:
                 return self.paper.get_order(
                     account_id=account_id, symbol=symbol, client_order_id=client_order_id
                 )
-            return _recorded(live.get_order(account_id, symbol, client_order_id))
+            return _recorded(
+                live.get_order(account_id, symbol, client_order_id, venue_order_id=venue_order_id)
+            )
 
     def cancel_order(self, *, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         with self._account(account_id) as live:

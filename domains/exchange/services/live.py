@@ -115,8 +115,19 @@ class LiveVenue:
             client_order_id=client_order_id,
         )
 
-    def get_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
-        return self._read(lambda: self.adapter.get_order(account_id, symbol, client_order_id))
+    def get_order(
+        self,
+        account_id: UUID,
+        symbol: str,
+        client_order_id: str,
+        *,
+        venue_order_id: str | None = None,
+    ) -> OrderAck:
+        return self._read(
+            lambda: self.adapter.get_order(
+                account_id, symbol, client_order_id, venue_order_id=venue_order_id
+            )
+        )
 
     def cancel_order(self, account_id: UUID, symbol: str, client_order_id: str) -> OrderAck:
         """Cancel (idempotent, so retried like a read). A venue that no longer knows the order

@@ -106,6 +106,9 @@ class BinanceSim:
         self.time_skew: float | None = None  # what GET /api/v3/time adds instead, when set
         self.rejected_1021 = 0
         self.orders: dict[str, dict[str, Any]] = {}  # by client order id
+        # Client ids the venue no longer finds orders by (as Gate.io forgets an ended order's
+        # text after a minute); the order is still found by its orderId.
+        self.forgotten_client_ids: set[str] = set()
         self.order_posts: list[str] = []  # client order id of every POST that reached us
         self.trades: list[dict[str, Any]] = []  # the account's trades, oldest first
         self.weights: list[tuple[float, int]] = []  # (arrival, weight) of admitted requests
@@ -264,7 +267,7 @@ class BinanceSim:
         if key == ("POST", "/api/v3/order"):
             return self._new_order(params, now)
         if key == ("GET", "/api/v3/order"):
-            order = self.orders.get(params.get("origClientOrderId", ""))
+            order = self._order_of(params)
             if order is None:
                 return self._answer(400, {"code": -2013, "msg": "Order does not exist."}, now)
             return self._answer(200, order, now)
@@ -305,6 +308,17 @@ class BinanceSim:
         if key in (("PUT", "/api/v3/userDataStream"), ("DELETE", "/api/v3/userDataStream")):
             return self._answer(200, {}, now)
         return self._answer(404, {"code": -1, "msg": f"fake: no route {key}"}, now)
+
+    def _order_of(self, params: dict[str, str]) -> dict[str, Any] | None:
+        """``GET /api/v3/order`` takes ``orderId`` or ``origClientOrderId`` (docs "Query order")."""
+        if "orderId" in params:
+            return next(
+                (o for o in self.orders.values() if str(o["orderId"]) == params["orderId"]), None
+            )
+        client_order_id = params.get("origClientOrderId", "")
+        if client_order_id in self.forgotten_client_ids:
+            return None
+        return self.orders.get(client_order_id)
 
     def _my_trades(self, params: dict[str, str], now: float) -> Scripted:
         if "symbol" not in params:

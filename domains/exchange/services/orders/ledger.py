@@ -16,7 +16,10 @@ dedupe fills by (venue, trade id)") and nautilus' in-flight orders:
   ``OrderUpdated`` is published (durable, in the same transaction) exactly when the state
   changed. An order we never placed (from the venue's UI, say) gets a row of its own.
 - ``record_fill`` records a fill once (see ``LiveFill`` for the key) and publishes
-  ``OrderFilled`` with the account's owner exactly then.
+  ``OrderFilled`` with the account's owner exactly then. Venues whose order answers carry no
+  running fee (Binance and HTX order events) leave the order's fee to its fills: when an
+  order's recorded fills sum to more fee, in one currency, than the order says, the order takes
+  that sum (and ``OrderUpdated`` says so). Fees in several currencies stay on the fills only.
 - ``record_unknown`` marks a placement whose outcome could not be learnt; the reconciler
   (``reconciler.py``) looks it up later.
 
@@ -27,7 +30,7 @@ ignores later answers: its client order id may be reused once on venues that all
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -159,10 +162,11 @@ def record_intent(*, account_id: UUID, request: OrderRequest, client_order_id: s
     before the create request. An order with that client order id on the account already
     raises ``DuplicateOrder``: fetch that one instead of sending another."""
     account = _account(account_id)
-    # Durable before the request leaves only when no caller's transaction is open (inside
-    # one this is a savepoint): orders are placed outside transactions (docs/jobs.md).
+    # durable=True: committed before the request leaves. Inside a caller's transaction this
+    # would be a savepoint that a later rollback loses, leaving a sent order with no intent,
+    # so Django refuses it (RuntimeError): live orders are placed outside transactions.
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             LiveOrder.objects.create(
                 account=account,
                 venue=account.venue,
@@ -229,6 +233,8 @@ def record_fill(fill: Fill) -> bool:
                 )
         except IntegrityError:
             return False
+        if order is not None:
+            _fee_from_fills(order.pk)
         publish(
             OrderFilled(
                 fill_id=fill.fill_id,
@@ -366,7 +372,8 @@ def _record_ack(account: LiveAccount, ack: OrderAck) -> bool:
         row = _new_row(account, ack, incoming)
         if row is None:
             return False
-        _attach_fills(row)
+        if _attach_fills(row):
+            _raise_fee_to_fills(row)
         publish(_order_updated(row))
         return True
     if row.outcome == Outcome.REFUSED:
@@ -376,7 +383,7 @@ def _record_ack(account: LiveAccount, ack: OrderAck) -> bool:
         )
         return False
     before = _state_of(row)
-    after = merge(before, incoming)
+    after = _fee_at_least_fills(row, merge(before, incoming))
     outcome_changed = row.outcome != Outcome.ACKNOWLEDGED
     # Our "never placed" verdict went out stamped now; the venue's correction must not look
     # older to a consumer that keeps the latest ``updated_at``.
@@ -397,8 +404,8 @@ def _record_ack(account: LiveAccount, ack: OrderAck) -> bool:
     if row.venue_created_at is None:
         row.venue_created_at = ack.created_at
     row.save()
-    if gained_venue_id:
-        _attach_fills(row)
+    if gained_venue_id and _attach_fills(row):
+        changed = _raise_fee_to_fills(row) or changed
     if changed:
         publish(_order_updated(row, not_before=not_before))
     return changed
@@ -474,14 +481,48 @@ def _order_of_fill(account: LiveAccount, fill: Fill) -> LiveOrder | None:
     return None
 
 
-def _attach_fills(row: LiveOrder) -> None:
-    """Fills that arrived before their order (streams are not ordered) join it now."""
+def _attach_fills(row: LiveOrder) -> int:
+    """Fills that arrived before their order (streams are not ordered) join it now; how many."""
     match = Q(client_order_id=row.client_order_id)
     if row.venue_order_id:
         match |= Q(venue_order_id=row.venue_order_id)
-    LiveFill.objects.filter(match, account_id=row.account_id, symbol=row.symbol, order=None).update(
-        order=row, client_order_id=row.client_order_id
-    )
+    return LiveFill.objects.filter(
+        match, account_id=row.account_id, symbol=row.symbol, order=None
+    ).update(order=row, client_order_id=row.client_order_id)
+
+
+def _raise_fee_to_fills(row: LiveOrder) -> bool:
+    """Save the order's fee raised to its recorded fills' sum (``_fee_at_least_fills``); True
+    when it changed. The caller announces the order."""
+    state = _state_of(row)
+    after = _fee_at_least_fills(row, state)
+    if after.fee == state.fee and after.fee_currency == state.fee_currency:
+        return False
+    row.fee, row.fee_currency = after.fee, after.fee_currency
+    row.save(update_fields=["fee", "fee_currency"])
+    return True
+
+
+def _fee_from_fills(order_id: UUID) -> None:
+    """After a new fill: raise its order's fee to the fills' sum and announce the order."""
+    row = LiveOrder.objects.select_for_update().get(pk=order_id)
+    if _raise_fee_to_fills(row):
+        publish(_order_updated(row))
+
+
+def _fee_at_least_fills(row: LiveOrder, state: OrderState) -> OrderState:
+    """``state`` with its fee raised to the sum of the order's recorded fills' fees when they
+    are in one currency (the order's, if it names one) and sum to more: order answers that
+    carry no running fee (Binance, HTX) leave the total to the fills."""
+    fees: dict[str, Decimal] = {}
+    for currency, fee in row.fills.values_list("fee_currency", "fee"):
+        fees[currency] = fees.get(currency, Decimal(0)) + fee
+    if len(fees) != 1:
+        return state
+    [(currency, total)] = fees.items()
+    if not currency or total <= state.fee or state.fee_currency not in ("", currency):
+        return state
+    return replace(state, fee=total, fee_currency=currency)
 
 
 def _conclude(match: Q, *, outcome: str, reason: str) -> bool:

@@ -341,8 +341,13 @@ class _Run:
         was_unresolved = row.outcome in ledger.UNRESOLVED
         before = (row.status, row.filled, row.average_price, row.fee, row.venue_order_id)
         try:
+            # By the venue's id once we know it: Gate.io finds an order by its client id only
+            # while open and about a minute after it ends.
             ack = self.api.get_order(
-                account_id=self.account.pk, symbol=row.symbol, client_order_id=row.client_order_id
+                account_id=self.account.pk,
+                symbol=row.symbol,
+                client_order_id=row.client_order_id,
+                venue_order_id=row.venue_order_id or None,
             )
         except OrderNotFound:
             return self._not_found(row)

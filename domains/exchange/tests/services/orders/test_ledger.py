@@ -9,7 +9,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from domains.exchange.api import (
     DuplicateOrder,
@@ -302,3 +302,13 @@ def test_more_fills_without_an_average_never_keep_the_average_of_fewer(
         None,
         "50010",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_intent_inside_a_callers_transaction_is_refused(live_account: LiveAccount):
+    # A savepoint would be lost by the caller's rollback after the order was sent.
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        ledger.record_intent(
+            account_id=live_account.pk, request=limit_buy(), client_order_id="dsta-in-atomic"
+        )
+    assert not LiveOrder.objects.filter(client_order_id="dsta-in-atomic").exists()

@@ -172,8 +172,16 @@ def test_fills_are_recorded_once_however_often_they_are_reported(ledger_rig: Led
         str(first["id"]),
         str(second["id"]),
     ]
-    statuses = [e["status"] for e in events(OrderUpdated, client_order_id=cid)]
-    assert statuses == ["open", "partially_filled", "filled"]
+    # Binance's order answers carry no fee: each recorded fill raises the order's to their sum.
+    updates = [(e["status"], e["fee"]) for e in events(OrderUpdated, client_order_id=cid)]
+    assert updates == [
+        ("open", "0"),
+        ("partially_filled", "0"),
+        ("partially_filled", "0.02"),
+        ("filled", "0.02"),
+        ("filled", "0.05"),
+    ]
+    assert (row.fee, row.fee_currency) == (Decimal("0.05"), "USDT")
     # A final order is not looked at again; its fills stay recorded once.
     assert ledger_rig.reconcile(after=timedelta(hours=1)).orders == ()
     assert LiveFill.objects.filter(order=row).count() == 2
@@ -409,3 +417,31 @@ def test_binances_duplicate_answer_means_the_order_is_live_never_refused(ledger_
     ledger_rig.sim.fill(cid, "0.001")
     report = ledger_rig.reconcile(after=timedelta(minutes=10))
     assert [(o.status, o.fills) for o in report.orders] == [("filled", 1)]
+
+
+def test_an_order_the_venue_no_longer_finds_by_client_id_is_looked_up_by_its_own_id(
+    ledger_rig: LedgerRig,
+):
+    """Gate.io finds an order by its client id only while open and about a minute after it
+    ends; once we know the venue's id, the reconciler asks by that one."""
+    cid = ledger_rig.place(limit_buy(amount="0.001")).client_order_id
+    row = LiveOrder.objects.get(client_order_id=cid)
+    assert row.venue_order_id  # the placement answer named it
+    trade = ledger_rig.sim.fill(cid, "0.001", commission="0.05")
+    ledger_rig.sim.forgotten_client_ids.add(cid)
+
+    report = ledger_rig.reconcile(after=timedelta(hours=1))
+
+    [reconciled] = report.orders
+    assert (reconciled.client_order_id, reconciled.fills) == (cid, 1)
+    row.refresh_from_db()
+    assert (row.status, row.filled) == ("filled", Decimal("0.001"))
+    lookups = [
+        r.query
+        for r in ledger_rig.venue.fake.requests
+        if r.path == "/api/v3/order" and r.method == "GET"
+    ]
+    assert lookups
+    assert lookups[-1].get("orderId") == row.venue_order_id
+    assert "origClientOrderId" not in lookups[-1]
+    assert [f.fill_id for f in LiveFill.objects.filter(order=row)] == [str(trade["id"])]
