@@ -68,6 +68,15 @@ class OrderListQuery(AccountChoice):
     offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
 
 
+class FillListQuery(AccountChoice):
+    symbol = serializers.CharField(max_length=60, required=False, help_text="BTC-USDT.")
+    client_order_id = serializers.CharField(
+        max_length=64, required=False, help_text="The fills of one order."
+    )
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
+
+
 class PaperAccountBody(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     venue = serializers.CharField(max_length=20, required=False, default="paper")
@@ -266,6 +275,30 @@ class OrderRecordOut(serializers.Serializer):
 
 class OrderPageOut(serializers.Serializer):
     results = OrderRecordOut(many=True)
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
+class FillRecordOut(serializers.Serializer):
+    kind = serializers.CharField(help_text="paper or live.")
+    fill_id = serializers.CharField(help_text="The venue's trade id.")
+    account_id = serializers.UUIDField()
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    client_order_id = serializers.CharField(allow_null=True)
+    venue_order_id = serializers.CharField(allow_null=True)
+    side = serializers.CharField()
+    price = MoneyField()
+    amount = MoneyField()
+    notional = MoneyField(help_text="price x amount, in the quote currency.")
+    fee = MoneyField()
+    fee_currency = serializers.CharField(allow_null=True)
+    liquidity = serializers.CharField(allow_null=True, help_text="maker or taker, when known.")
+    filled_at = serializers.DateTimeField()
+
+
+class FillPageOut(serializers.Serializer):
+    results = FillRecordOut(many=True)
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
 

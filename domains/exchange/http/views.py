@@ -32,6 +32,9 @@ from domains.exchange.http.serializers import (
     CancelBody,
     CancelResultOut,
     DefaultAccountBody,
+    FillListQuery,
+    FillPageOut,
+    FillRecordOut,
     HealthOut,
     LiveAccountBody,
     OrderAckOut,
@@ -58,7 +61,7 @@ from domains.exchange.services.orders.reconciler import (
     ReconcileSettings,
     reconcile_account,
 )
-from domains.exchange.services.orders.selectors import orders_of_owner
+from domains.exchange.services.orders.selectors import fills_of_owner, orders_of_owner
 from domains.exchange.services.paper.state import PaperConfig
 from dsta.kernel.errors import InvalidInput, Unauthenticated
 from dsta.kernel.market import symbol_from_url
@@ -209,6 +212,38 @@ class OrderListView(_ExchangeView):
         return Response(
             {
                 "results": OrderRecordOut(records, many=True).data,
+                "limit": query["limit"],
+                "offset": query["offset"],
+            }
+        )
+
+
+class FillListView(_ExchangeView):
+    @extend_schema(
+        operation_id="exchange_fills",
+        tags=["exchange"],
+        parameters=[FillListQuery],
+        responses={200: FillPageOut, **_ERRORS},
+    )
+    def get(self, request: Request, venue: str) -> Response:
+        """Your fills on the venue, newest first: paper ones and the live ledger's."""
+        venue = _venue(venue)
+        query = _valid(FillListQuery(data=request.query_params))
+        account_ids = None
+        if query.get("account_id"):
+            account_ids = [self.account(request, venue, query).id]
+        records = fills_of_owner(
+            owner_id=_owner(request),
+            venue=venue,
+            account_ids=account_ids,
+            symbol=_symbol(query["symbol"]) if query.get("symbol") else None,
+            client_order_id=query.get("client_order_id"),
+            limit=query["limit"],
+            offset=query["offset"],
+        )
+        return Response(
+            {
+                "results": FillRecordOut(records, many=True).data,
                 "limit": query["limit"],
                 "offset": query["offset"],
             }

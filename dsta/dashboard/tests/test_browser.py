@@ -553,6 +553,19 @@ def test_backtests_orders_and_venues_panels_show_real_data(
             f"#orders-table tr[data-client-order-id='{other}'][data-status=open]"
         )
 
+        # A marketable order fills against the seeded book: the fill is pushed to the panel.
+        taken = page.request.post(
+            f"{server.url}/api/v1/exchange/paper/order",
+            data={"symbol": "BTC-USDT", "side": "buy", "type": "market", "amount": "0.001"},
+            headers=csrf_headers(page, server),
+        )
+        assert taken.status == 201, taken.text()
+        [fill] = page.request.get(
+            f"{server.url}/api/v1/exchange/paper/fills?client_order_id="
+            f"{taken.json()['client_order_id']}"
+        ).json()["results"]
+        page.wait_for_selector(f"#fills-table tr[data-fill-id='{fill['fill_id']}']")
+
         # Cancel the ticket's order from its row.
         page.click(f"#orders-table tr[data-client-order-id='{mine}'] button")
         page.wait_for_selector(
@@ -572,8 +585,10 @@ def test_backtests_orders_and_venues_panels_show_real_data(
         listed = page.eval_on_selector_all(
             "#orders-table tbody tr", "rows => rows.map((row) => row.dataset.clientOrderId)"
         )
-        assert listed == [other, mine]
+        assert listed[1:] == [other, mine]  # the market order is the newest
         assert page.locator("#orders-note").is_hidden()
+        # ... and the fills from the fill list.
+        page.wait_for_selector(f"#fills-table tr[data-fill-id='{fill['fill_id']}']")
 
         # Back to the finished run (the queued one was selected when it started).
         page.click(f"#backtests-table tr[data-run-id='{run['id']}']")

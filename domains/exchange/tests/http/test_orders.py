@@ -3,6 +3,7 @@
 Binance behind the registered gateway."""
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -149,3 +150,64 @@ def test_reconcile_of_a_paper_account_is_empty_and_bad_input_is_refused(
     assert (none.status_code, error_of(none)["code"]) == (404, "unknown_account")
     venue = client.post("/api/v1/exchange/kraken/reconcile", {}, format="json")
     assert (venue.status_code, error_of(venue)["code"]) == (404, "unknown_venue")
+
+
+def test_your_fills_paper_and_live_newest_first_with_filters(
+    venue_rig: BinanceRig,
+    trader: Any,
+    make_user: Callable[..., Any],
+    client_for: Callable[[Any], APIClient],
+    paper_book: None,
+):
+    client = client_for(trader)
+    live = open_live(client)
+    open_paper(client)
+    resting = place(client, "binance")
+    venue_rig.sim.fill(resting["client_order_id"], "0.004", commission="0.02")
+    assert client.post("/api/v1/exchange/binance/reconcile", {}, format="json").status_code == 200
+    taker = place(client, "paper", price="60010")  # crosses the paper book's ask
+
+    [live_fill] = client.get("/api/v1/exchange/binance/fills").json()["results"]
+    assert (live_fill["kind"], live_fill["client_order_id"], live_fill["account_id"]) == (
+        "live",
+        resting["client_order_id"],
+        live["id"],
+    )
+    assert (live_fill["amount"], live_fill["fee"], live_fill["fee_currency"]) == (
+        "0.004",
+        "0.02",
+        "USDT",
+    )
+    assert Decimal(live_fill["notional"]) == Decimal(live_fill["price"]) * Decimal("0.004")
+    assert "." not in live_fill["notional"]  # 236, not 236.000
+    [paper_fill] = client.get("/api/v1/exchange/paper/fills").json()["results"]
+    assert (paper_fill["kind"], paper_fill["client_order_id"], paper_fill["price"]) == (
+        "paper",
+        taker["client_order_id"],
+        "60010",
+    )
+    assert (paper_fill["amount"], paper_fill["liquidity"]) == ("0.01", "taker")
+
+    def ids(venue: str, query: str) -> list[str]:
+        response = client.get(f"/api/v1/exchange/{venue}/fills?{query}")
+        assert response.status_code == 200, response.content
+        return [r["fill_id"] for r in response.json()["results"]]
+
+    assert ids("binance", f"client_order_id={resting['client_order_id']}") == [live_fill["fill_id"]]
+    assert ids("binance", "client_order_id=someone-else") == []
+    assert ids("binance", "symbol=ETH-USDT") == []
+    assert ids("paper", "limit=1&offset=1") == []
+    stranger = client_for(make_user("trader"))
+    assert stranger.get("/api/v1/exchange/binance/fills").json()["results"] == []
+    spying = stranger.get(f"/api/v1/exchange/binance/fills?account_id={live['id']}")
+    assert (spying.status_code, error_of(spying)["code"]) == (404, "unknown_account")
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=201", "offset=-1", "account_id=nope", "symbol=BTCUSDT"]
+)
+def test_bad_fill_queries_are_refused_with_a_reason(
+    query: str, trader: Any, client_for: Callable[[Any], APIClient]
+):
+    response = client_for(trader).get(f"/api/v1/exchange/binance/fills?{query}")
+    assert (response.status_code, error_of(response)["code"]) == (400, "invalid_input")

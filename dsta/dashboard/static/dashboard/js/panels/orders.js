@@ -1,5 +1,6 @@
 // Orders panel: the signed-in user's orders and fills on one exchange account, live.
-// Accounts: GET /api/v1/exchange/accounts. Orders: GET /api/v1/exchange/{venue}/orders, then
+// Accounts: GET /api/v1/exchange/accounts. Orders and fills: GET /api/v1/exchange/{venue}/orders
+// and /fills, then
 // WS /api/v1/exchange/{venue}/stream pushes every change ({"type": "order"} and
 // {"type": "fill"} frames). Balances: GET /api/v1/exchange/{venue}/balance. Traders cancel open
 // orders (POST {venue}/cancel) and place paper orders from the ticket (POST {venue}/order);
@@ -153,14 +154,27 @@ export function mount(section, context) {
     await loadOrders(token);
   }
 
+  // Past fills, newest first from the API; each row is prepended, so the oldest goes first.
+  async function loadFills(token) {
+    const params = query({ account_id: account.id, limit: LIST_LIMIT });
+    try {
+      const payload = await apiFetch(`/api/v1/exchange/${encodeURIComponent(account.venue)}/fills${params}`);
+      if (token !== loadToken) return;
+      for (const fill of normalizeFillList(payload).reverse()) addFill(fill, { announce: false });
+    } catch (error) {
+      if (token !== loadToken || isMissingEndpoint(error)) return;
+      toastError(error, "Fills");
+    }
+  }
+
   async function loadOrders(token) {
     const params = query({ account_id: account.id, limit: LIST_LIMIT });
     try {
       const payload = await apiFetch(`/api/v1/exchange/${encodeURIComponent(account.venue)}/orders${params}`);
       if (token !== loadToken) return;
       for (const order of normalizeOrderList(payload)) upsertOrder(order, { announce: false });
-      for (const fill of normalizeFillList(payload?.fills ?? [])) addFill(fill, { announce: false });
       listNote = "";
+      await loadFills(token);
     } catch (error) {
       if (token !== loadToken) return;
       if (isMissingEndpoint(error) && !["unknown_venue", "unknown_account"].includes(error.code)) {
