@@ -15,8 +15,9 @@ processes  ``multiprocessing`` (fork) pools of 1 and 2 processes evaluating chun
 service    the real fan-out: candles stored in a temporary SQLite database, ``optimize_start``
            queues the parent job, chunk messages go to dramatiq's in-process broker, and a
            worker with 1 and then 2 *threads* runs them (the embedded mode of ``serve``).
-           Threads share one interpreter: the compiled engine does not release the GIL, so
-           expect little speed-up here; production runs ``manage.py run_worker`` processes
+           Threads share one interpreter: the compiled engine loops release the GIL
+           (``nogil=True``), the Python around each evaluation does not, so threads get
+           somewhat less than processes; production runs ``manage.py run_worker`` processes
            (Redis/RabbitMQ broker), which scale like the processes mode.
 """
 
