@@ -644,6 +644,12 @@ class ExchangeApi(Protocol):
         """The account's fills, oldest first."""
         ...
 
+    def order_fills(self, *, account_id: UUID, symbol: str, venue_order_id: str) -> list[Fill]:
+        """Every fill of one order, by the venue's order id, oldest first. Unlike
+        ``my_trades`` it has no time window (Binance answers trade lists 24 hours at a time):
+        the reconciler completes an order's fills with it."""
+        ...
+
     def venue_status(self, *, venue: str) -> VenueStatus:
         """Health of ``venue``: breaker state, last success/error, latency, rate-limit use."""
         ...

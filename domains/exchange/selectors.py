@@ -91,10 +91,13 @@ def paper_fills(
     symbol: str | None = None,
     since: datetime | None = None,
     limit: int | None = None,
+    venue_order_id: str | None = None,
 ) -> list[Fill]:
     rows = PaperFill.objects.filter(account=account).select_related("order")
     if symbol is not None:
         rows = rows.filter(symbol=symbol)
+    if venue_order_id is not None:
+        rows = rows.filter(order__venue_order_id=venue_order_id)
     if since is not None:
         rows = rows.filter(filled_at__gte=since)
     rows = rows.order_by("filled_at", "id")

@@ -358,6 +358,16 @@ class CcxtVenue:
             for raw in rows
         ]
 
+    def order_fills(self, account_id: UUID, symbol: str, venue_order_id: str) -> list[Fill]:
+        """ccxt's ``fetch_order_trades``: Binance ``GET /api/v3/myTrades?orderId=``, Gate
+        ``GET /spot/my_trades?order_id=``, HTX ``GET /v1/order/orders/{id}/matchresults``."""
+        self.market(symbol)
+        rows = self._call(lambda: self.exchange.fetch_order_trades(venue_order_id, symbol))
+        return [
+            parse.fill(account_id=account_id, venue=self.venue, raw=raw, now=self.clock)
+            for raw in rows
+        ]
+
     # --- helpers ------------------------------------------------------------------------------
 
     @staticmethod

@@ -198,6 +198,14 @@ class ExchangeGateway:
                 )
             return live.my_trades(account_id, symbol, since, limit)
 
+    def order_fills(self, *, account_id: UUID, symbol: str, venue_order_id: str) -> list[Fill]:
+        with self._account(account_id) as live:
+            if live is None:
+                return self.paper.order_fills(
+                    account_id=account_id, symbol=symbol, venue_order_id=venue_order_id
+                )
+            return live.order_fills(account_id, symbol, venue_order_id)
+
     # --- health -------------------------------------------------------------------------------
 
     def venue_status(self, *, venue: str) -> VenueStatus:

@@ -157,6 +157,9 @@ class LiveVenue:
     ) -> list[Fill]:
         return self._read(lambda: self.adapter.my_trades(account_id, symbol, since, limit))
 
+    def order_fills(self, account_id: UUID, symbol: str, venue_order_id: str) -> list[Fill]:
+        return self._read(lambda: self.adapter.order_fills(account_id, symbol, venue_order_id))
+
     def _reference_price(self, symbol: str, side: OrderSide) -> Decimal:
         quote = self.ticker(symbol)
         price = (quote.ask if side is OrderSide.BUY else quote.bid) or quote.last

@@ -10,14 +10,14 @@ nautilus marks in-flight orders that got no answer and resolves them by query; s
 - ended with fills (filled, or cancelled/expired part-way) since it was last looked at, when
   the ledger holds less than the order's ``filled``: its end came from a lookup, a cancel or
   placement answer (a market order filled at once) or a stream whose fill frames were lost,
-  so it was never "working" here. Only its fills are asked for (``my_trades``); an ended order
+  so it was never "working" here. Only its fills are asked for (``order_fills``); an ended order
   whose fills are all recorded costs no request,
 
-and asks the venue for each one by its client order id, through the gateway (so through the
-venue's rate limits, breaker and retries):
+and asks the venue for each one by its client order id (by the venue's id once known), through
+the gateway (so through the venue's rate limits, breaker and retries):
 
-- found: the answer goes to the ledger, then the order's fills (``my_trades`` of the symbol
-  since the order's creation, those of this order) are recorded, each once;
+- found: the answer goes to the ledger, then the order's fills (``order_fills``: by the
+  venue's order id, with no time window) are recorded, each once;
 - "no such order": counted. Only after ``lookups`` such answers *and* once the intent is
   ``min_age`` old is the order declared never to have reached the venue (``rejected``, with
   the reason, and ``OrderUpdated``). Venues lag after a create (Binance's docs warn that an
@@ -64,11 +64,6 @@ from domains.exchange.services.orders.metrics import count_result
 logger = logging.getLogger(__name__)
 
 Outcome = LiveOrderOutcome
-TRADES_PAGE = 500  # Binance's default page of myTrades (at most 1000)
-TRADES_MAX_PAGES = 10
-# Trades are asked for from a little before the order's creation: our clock and the venue's
-# may disagree by a few seconds.
-TRADES_LOOKBACK = timedelta(minutes=1)
 ENDED = tuple(
     status.value for status in OrderStatus if status.value not in ledger.WORKING
 )  # filled, canceled, expired, rejected
@@ -401,23 +396,17 @@ class _Run:
             return 0
         if _recorded_amount(row) >= row.filled:
             return 0
-        since = (row.venue_created_at or row.created_at) - TRADES_LOOKBACK
-        new = 0
-        for _ in range(TRADES_MAX_PAGES):
-            try:
-                page = self.api.my_trades(
-                    account_id=self.account.pk, symbol=row.symbol, since=since, limit=TRADES_PAGE
-                )
-            except (VenueUnavailable, VenueRateLimited, AuthFailed) as error:
-                raise _VenueDown(error) from error
-            except ExchangeFailure as error:
-                self.errors.append(f"{row.client_order_id} fills: {error.code}: {error.message}")
-                break
-            new += sum(ledger.record_fill(fill) for fill in _of_order(page, row))
-            if len(page) < TRADES_PAGE or page[-1].timestamp <= since:
-                break
-            since = page[-1].timestamp
-        return new
+        try:
+            # By the order's id: no time window (Binance lists trades 24 hours at a time).
+            fills = self.api.order_fills(
+                account_id=self.account.pk, symbol=row.symbol, venue_order_id=row.venue_order_id
+            )
+        except (VenueUnavailable, VenueRateLimited, AuthFailed) as error:
+            raise _VenueDown(error) from error
+        except ExchangeFailure as error:
+            self.errors.append(f"{row.client_order_id} fills: {error.code}: {error.message}")
+            return 0
+        return sum(ledger.record_fill(fill) for fill in _of_order(fills, row))
 
     def _checked(self, row: LiveOrder) -> None:
         LiveOrder.objects.filter(pk=row.pk).update(last_checked_at=self.clock())

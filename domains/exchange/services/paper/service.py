@@ -317,6 +317,11 @@ class PaperExchange:
             raise InvalidInput("limit must be at least 1", details={"field": "limit"})
         return paper_fills(account=account_row(account_id), symbol=symbol, since=since, limit=limit)
 
+    def order_fills(self, *, account_id: UUID, symbol: str, venue_order_id: str) -> list[Fill]:
+        return paper_fills(
+            account=account_row(account_id), symbol=symbol, venue_order_id=venue_order_id
+        )
+
     def balances(self, *, account_id: UUID) -> AccountBalances:
         return paper_balances(account=account_row(account_id), at=self.clock())
 

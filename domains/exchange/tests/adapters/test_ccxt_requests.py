@@ -388,3 +388,28 @@ def test_orders_below_the_venue_minimum_never_reach_it(rig: Rig):
             request=OrderRequest(**{**tiny.__dict__, "reduce_only": True}),
         )
     assert rig.fake.requests == []
+
+
+ORDER_TRADES = {  # ccxt's fetchOrderTrades on each venue: (method, path, order id field)
+    "binance": ("GET", "/api/v3/myTrades", "orderId"),
+    "gateio": ("GET", "/api/v4/spot/my_trades", "order_id"),
+    "htx": ("GET", "/v1/order/orders/{oid}/matchresults", None),
+}
+
+
+def test_an_orders_fills_are_asked_for_by_the_venues_order_id(rig: Rig):
+    # The venues answer an order's trades in their trade-list shape: ccxt's recorded spot
+    # fetchMyTrades responses stand in for them.
+    [recorded] = [r for r in rig.responses_for("fetchMyTrades") if r["input"][0] == "LTC/USDT"]
+    rig.fake.respond(recorded["httpResponse"])
+    fills = rig.live.order_fills(rig.account_id, "LTC/USDT", "9780331417")
+    method, path, field = ORDER_TRADES[rig.venue]
+    sent = rig.fake.last()
+    assert (sent.method, sent.path) == (method, path.format(oid="9780331417"))
+    if field:
+        assert wire_fields(rig, sent)[field] == "9780331417"
+        assert "startTime" not in sent.query  # no time window
+    assert len(fills) == len(recorded["parsedResponse"])
+    parsed = recorded["parsedResponse"][0]
+    assert any(f.fill_id == str(parsed["id"]) for f in fills)
+    assert all(f.symbol == "LTC/USDT" and f.account_id == rig.account_id for f in fills)
