@@ -6,6 +6,8 @@ errors on bad input are :class:`QuantError` subclasses (``ValueError``s with a s
 ``code``). See docs/quant.md for conventions and the public API.
 """
 
+# First: numba's cache is set up on import, before any jitted function is defined.
+from dsta.quant import numba_cache as _numba_cache  # noqa: F401  (numba_cache.py says why)
 from dsta.quant import strategies as _strategies  # noqa: F401  (registers the classic strategies)
 from dsta.quant.bars import FIELDS, Bars
 from dsta.quant.engine.config import (

@@ -10,9 +10,9 @@ run backtests in parallel. A jitted ``on_bar_nb`` callback runs inside the relea
 The Python ``on_bar`` path cannot: the strategy is Python, so it holds the GIL between the
 compiled calls it makes (only its catch-ups through ``advance`` release it).
 
-numba's disk cache tracks only the file a function is defined in: these loops inline the
-kernel (``kernel.py``), so a change there must come with a change here (or a cleared
-``__pycache__``), or a warm cache keeps serving the old kernel inside these loops.
+numba's disk cache tracks only the file a function is defined in, and these loops inline the
+kernel (``kernel.py``): ``dsta/quant/numba_cache.py`` keys the whole cache by the package's
+source, so a kernel change alone is compiled afresh too.
 """
 
 import math
