@@ -291,6 +291,9 @@ def drive(
                 # Chunks saw the cancel before the parent's (throttled) check did.
                 cancel_study(study)
                 raise JobCancelled(str(study.job_id))
+            # The last chunk may have finished after the sum above: report the final count.
+            done = int(chunks_of(study).aggregate(n=Sum("done"))["n"] or 0)
+            progress(done, total, f"{done} of {total} {unit}")
             return
         _requeue_stale(study, dispatch)
         time.sleep(POLL_SECONDS)
