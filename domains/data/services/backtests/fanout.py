@@ -21,7 +21,7 @@ parameter combinations, ``optimize.py``) and a walk-forward (one chunk per windo
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -31,11 +31,13 @@ from django.utils import timezone
 
 from domains.data.models import ChunkStatus, Optimization, OptimizationChunk, RunStatus, WalkForward
 from domains.data.services.backtests.candles import LoadedBars, load_bars
+from domains.data.services.backtests.errors import from_quant
 from domains.data.services.backtests.manifest import clean_json
 from domains.data.services.backtests.selectors import pack_arrays
-from domains.data.services.backtests.spec import run_spec
-from dsta.kernel.errors import InvalidInput, NotFound
+from domains.data.services.backtests.spec import RunSpec, run_spec
+from dsta.kernel.errors import DstaError, InvalidInput, NotFound
 from dsta.kernel.jobs.api import JobCancelled, get_job
+from dsta.quant import QuantError
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +113,20 @@ def bars_for(study: Study) -> LoadedBars:
         cached = _BARS_CACHE.get(key)
     if cached is not None:
         return cached
-    request = study.request
-    base = run_spec(
+    base = base_spec(study.request)
+    loaded = load_bars(
+        series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
+    )
+    with _BARS_LOCK:
+        while len(_BARS_CACHE) >= _BARS_KEPT:
+            _BARS_CACHE.pop(next(iter(_BARS_CACHE)))
+        _BARS_CACHE[key] = loaded
+    return loaded
+
+
+def base_spec(request: Mapping[str, Any]) -> RunSpec:
+    """The run a study's request describes (its search varies the parameters)."""
+    return run_spec(
         strategy=request["strategy"],
         params=request["params"],
         series=request["series"],
@@ -124,14 +138,25 @@ def bars_for(study: Study) -> LoadedBars:
         bias_checks=False,
         seed=request["seed"],
     )
-    loaded = load_bars(
-        series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
-    )
-    with _BARS_LOCK:
-        while len(_BARS_CACHE) >= _BARS_KEPT:
-            _BARS_CACHE.pop(next(iter(_BARS_CACHE)))
-        _BARS_CACHE[key] = loaded
-    return loaded
+
+
+def run_study(study: Study, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A parent job's body: ``body()``, with its failure stored on the study (a strategy's
+    error as its code) and a cancel passed on to the study's chunks."""
+    try:
+        return body()
+    except JobCancelled:
+        cancel_study(study)
+        raise
+    except QuantError as error:
+        failure: DstaError = from_quant(error)
+    except DstaError as error:
+        failure = error
+    except Exception as error:
+        fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
+        raise
+    fail_study(study, failure.code, failure.message)
+    raise failure from None
 
 
 def checked_bars(study: Study) -> LoadedBars:

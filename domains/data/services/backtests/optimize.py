@@ -23,18 +23,17 @@ from django.utils import timezone
 
 from domains.data.models import ChunkStatus, Optimization, OptimizationChunk, RunStatus
 from domains.data.services.backtests.candles import check_range
-from domains.data.services.backtests.errors import from_quant
 from domains.data.services.backtests.evaluation import evaluate_one
 from domains.data.services.backtests.fanout import (
     Dispatch,
     Heartbeat,
     Progress,
     bars_for,
-    cancel_study,
+    base_spec,
     checked_bars,
     drive,
-    fail_study,
     register_chunk_work,
+    run_study,
 )
 from domains.data.services.backtests.manifest import clean_json
 from domains.data.services.backtests.search_space import (
@@ -52,9 +51,9 @@ from domains.data.services.backtests.spec import (
     series_keys,
     strategy_class,
 )
-from dsta.kernel.errors import DstaError, InvalidInput
-from dsta.kernel.jobs.api import JobCancelled, start_job
-from dsta.quant import QuantError, evaluate, periods_per_year
+from dsta.kernel.errors import InvalidInput
+from dsta.kernel.jobs.api import start_job
+from dsta.quant import evaluate, periods_per_year
 from dsta.quant.robustness import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
 OPTIMIZE_JOB_KIND = "data.backtest.optimize"
@@ -167,21 +166,6 @@ def search_request(
         metric=metric,
         chunk_size=chunk_size,
         top=top,
-    )
-
-
-def _base_of(request: Mapping[str, Any]) -> RunSpec:
-    return run_spec(
-        strategy=request["strategy"],
-        params=request["params"],
-        series=request["series"],
-        start_ms=request["start_ms"],
-        end_ms=request["end_ms"],
-        config=request["config"],
-        style=request["style"],
-        allow_gaps=request["allow_gaps"],
-        bias_checks=False,
-        seed=request["seed"],
     )
 
 
@@ -342,20 +326,7 @@ def optimize_execute(
 ) -> dict[str, Any]:
     """The parent job's body: plan, fan out, aggregate, report (errors stored on the row)."""
     study = Optimization.objects.get(pk=study_id)
-    try:
-        return _optimize(study, worker, progress, check_cancelled, dispatch)
-    except JobCancelled:
-        cancel_study(study)
-        raise
-    except QuantError as error:
-        failure: DstaError = from_quant(error)
-    except DstaError as error:
-        failure = error
-    except Exception as error:
-        fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
-        raise
-    fail_study(study, failure.code, failure.message)
-    raise failure from None
+    return run_study(study, lambda: _optimize(study, worker, progress, check_cancelled, dispatch))
 
 
 def _optimize(
@@ -366,7 +337,7 @@ def _optimize(
     dispatch: Dispatch,
 ) -> dict[str, Any]:
     request = study.request
-    base = _base_of(request)
+    base = base_spec(request)
     cls = strategy_class(base.strategy)
     axes = search_axes(cls, request["space"])
     progress(0, 1, "loading candles")

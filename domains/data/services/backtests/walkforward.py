@@ -30,18 +30,17 @@ from django.utils import timezone
 
 from domains.data.models import ChunkStatus, OptimizationChunk, RunStatus, WalkForward
 from domains.data.services.backtests.candles import check_range
-from domains.data.services.backtests.errors import from_quant
 from domains.data.services.backtests.fanout import (
     Dispatch,
     Heartbeat,
     Progress,
     bars_for,
-    cancel_study,
+    base_spec,
     checked_bars,
     chunks_of,
     drive,
-    fail_study,
     register_chunk_work,
+    run_study,
 )
 from domains.data.services.backtests.manifest import clean_json
 from domains.data.services.backtests.optimize import METRICS
@@ -58,9 +57,9 @@ from domains.data.services.backtests.spec import (
     strategy_class,
 )
 from domains.data.services.validation import iso
-from dsta.kernel.errors import DstaError, InvalidInput, error_class_for
-from dsta.kernel.jobs.api import JobCancelled, start_job
-from dsta.quant import Bars, EngineConfig, QuantError, Strategy, evaluate
+from dsta.kernel.errors import InvalidInput, error_class_for
+from dsta.kernel.jobs.api import start_job
+from dsta.quant import Bars, EngineConfig, Strategy, evaluate
 from dsta.quant.metrics import (
     annual_volatility,
     cagr,
@@ -173,24 +172,9 @@ def windows_for(
     return out
 
 
-def _base(request: Mapping[str, Any]) -> Any:
-    return run_spec(
-        strategy=request["strategy"],
-        params=request["params"],
-        series=request["series"],
-        start_ms=request["start_ms"],
-        end_ms=request["end_ms"],
-        config=request["config"],
-        style=request["style"],
-        allow_gaps=request["allow_gaps"],
-        bias_checks=False,
-        seed=request["seed"],
-    )
-
-
 def walk_forward_start(*, request: dict[str, Any], owner_id: int | None) -> WalkForward:
     """Check the range holds at least one window and queue the job."""
-    base = _base(request)
+    base = base_spec(request)
     check_range(
         series=base.series, start_ms=base.start_ms, end_ms=base.end_ms, allow_gaps=base.allow_gaps
     )
@@ -257,7 +241,7 @@ def plan_windows(
         raise InvalidInput(
             f"{n_bars} bars hold no window of train_bars + test_bars", details={"bars": n_bars}
         )
-    base = _base(request)
+    base = base_spec(request)
     axes = search_axes(cls, request["space"])
     if request["method"] == "grid":
         combos = grid_combinations(cls, axes, base.params)[0]
@@ -422,20 +406,7 @@ def walk_forward_execute(
     """The parent job's body: plan the windows, fan them out, stitch (errors stored)."""
     study = WalkForward.objects.get(pk=study_id)
     WalkForward.objects.filter(pk=study.pk).update(status=RunStatus.RUNNING)
-    try:
-        return _walk(study, worker, progress, check_cancelled, dispatch)
-    except JobCancelled:
-        cancel_study(study)
-        raise
-    except QuantError as error:
-        failure: DstaError = from_quant(error)
-    except DstaError as error:
-        failure = error
-    except Exception as error:
-        fail_study(study, "internal_error", f"{type(error).__name__}: {error}")
-        raise
-    fail_study(study, failure.code, failure.message)
-    raise failure from None
+    return run_study(study, lambda: _walk(study, worker, progress, check_cancelled, dispatch))
 
 
 def _walk(
