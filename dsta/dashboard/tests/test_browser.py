@@ -6,9 +6,11 @@ that is a failure. Playwright's own browser download is never used (no ``playwri
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from dsta.kernel.jobs.models import Job
@@ -65,9 +68,11 @@ def dashboard_server(
     files without collectstatic (the container image collects them)."""
     with django_db_blocker.unblock():
         database_url = current_database_url()
-    with live_server_process_running(
-        database_url=database_url, token="", env={"DEBUG": "true", "LOG_FORMAT": "text"}
-    ) as server:
+    # The paper feed remembers per process when it last looked for a stored candle to seed a
+    # symbol's book from (60 s by default); the database is emptied between tests, so every
+    # test looks again.
+    env = {"DEBUG": "true", "LOG_FORMAT": "text", "EXCHANGE_PAPER_SEED_RETRY_SECONDS": "0"}
+    with live_server_process_running(database_url=database_url, token="", env=env) as server:
         yield server
 
 
@@ -758,3 +763,476 @@ def test_the_new_panels_helpers_behave_in_the_browser(
     assert cells[0].startswith("buy BTC/USDT taker")
     assert cells[1:] == ["20000", "0.01", "0.2 USDT"]
     assert result["other"] == "other"
+
+
+# Installed before the page's scripts run: every WebSocket the page opens logs the JSON frames
+# it sends and receives (window.__wsLog), so a test can see what crossed the wire; the native
+# class stays reachable for a control socket of the test's own (not logged).
+WS_RECORDER_JS = """(() => {
+    const Native = window.WebSocket;
+    window.__nativeWebSocket = Native;
+    window.__wsLog = [];
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+        constructor(url, protocols) {
+            super(url, protocols);
+            window.__sockets.push(this);
+            this.addEventListener("message", (event) => {
+                try {
+                    const frame = JSON.parse(event.data);
+                    window.__wsLog.push({ url: this.url, dir: "in", frame });
+                } catch { /* not JSON */ }
+            });
+        }
+        send(data) {
+            try {
+                const frame = JSON.parse(data);
+                window.__wsLog.push({ url: this.url, dir: "out", frame });
+                if (frame.action === "subscribe") this.subscribes = true;
+            } catch { /* not JSON */ }
+            return super.send(data);
+        }
+    };
+})();"""
+
+# Drawn pixels of a canvas by half: the "up" green and the "down" red on each side.
+DEPTH_PIXELS_JS = """(selector) => {
+    const canvas = document.querySelector(selector);
+    if (!canvas || !canvas.width || !canvas.height) return null;
+    const { data, width, height } = canvas.getContext("2d")
+        .getImageData(0, 0, canvas.width, canvas.height);
+    const counts = { greenLeft: 0, greenRight: 0, redLeft: 0, redRight: 0 };
+    for (let y = 0; y < height; y += 2) {
+        for (let x = 0; x < width; x += 2) {
+            const i = (y * width + x) * 4;
+            if (data[i + 3] === 0) continue;
+            const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+            const side = x < width / 2 ? "Left" : "Right";
+            if (g > r + 40 && g > b + 20) counts[`green${side}`] += 1;
+            else if (r > g + 40 && r > b + 40) counts[`red${side}`] += 1;
+        }
+    }
+    return counts;
+}"""
+
+# Frames of the market channels (not the user's own order and fill frames, which every stream
+# of the user gets) received for `symbol` after log entry `mark`.
+MARKET_FRAMES_JS = """([mark, symbol]) => window.__wsLog.slice(mark).filter((entry) => {
+    const f = entry.frame;
+    const payload = f.type === "trade" ? f.trade : f.type === "orderbook" ? f.book
+        : f.type === "ticker" ? f.ticker : null;
+    return entry.dir === "in" && payload && payload.symbol === symbol;
+}).length"""
+
+
+def _plain(value: Decimal | str) -> str:
+    """A decimal as the dashboard shows it: exact, without trailing zeros (decimal.js)."""
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+def _outside_the_event_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run Django code while a Playwright page is open (its sync API runs an event loop in
+    this thread, where Django refuses database calls): in a thread of its own."""
+
+    def run() -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _market_order(page: Any, server: LiveServer, symbol: str) -> dict[str, Any]:
+    """A market buy of 0.001 through the API (crossing the paper book); its one fill."""
+    placed = page.request.post(
+        f"{server.url}/api/v1/exchange/paper/order",
+        data={"symbol": symbol, "side": "buy", "type": "market", "amount": "0.001"},
+        headers=csrf_headers(page, server),
+    )
+    assert placed.status == 201, placed.text()
+    assert placed.json()["status"] == "filled", placed.text()
+    [fill] = page.request.get(
+        f"{server.url}/api/v1/exchange/paper/fills?client_order_id="
+        f"{placed.json()['client_order_id']}"
+    ).json()["results"]
+    return dict(fill)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_depth_panel_shows_the_paper_book_and_its_tape_live(
+    sync_playwright: Any, dashboard_server: LiveServer, shared_data: Path
+) -> None:
+    """The seeded paper book of BTC-USDT (from a real stored day) in the ladder, the summary
+    and the depth chart; a crossing paper order's print over the stream; a dropped socket
+    subscribing again; another symbol unsubscribing the old one."""
+    server = dashboard_server
+    day = shared_data / "candles" / "live_trading_indicators" / "BTCUSDT-1m-2022-09-05.csv"
+    call_command(
+        "import_candles",
+        str(day),
+        venue="binance",
+        symbol="BTC/USDT",
+        timeframe="1m",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    User.objects.create_superuser(username="ada", email="", password=PASSWORD)
+
+    # The unknown market is asked for on purpose: the browser logs the 404 as a console error.
+    refused = ("/api/v1/exchange/paper/orderbook/DOGE-XYZ",)
+    with browser_page(sync_playwright, server, refused) as page:
+        page.add_init_script(WS_RECORDER_JS)
+        sign_in(page, server, "ada")
+        panel = "#panel-depth"
+        page.wait_for_selector(f"{panel}[data-symbol='BTC-USDT'][data-book-state=ready]")
+        page.wait_for_selector(f"{panel}[data-ws-state=open][data-subscribed='BTC-USDT']")
+        assert page.input_value("#depth-venue") == "paper"
+
+        # --- the ladder is the REST book, level for level, with exact running totals --------
+        top = page.request.get(f"{server.url}/api/v1/exchange/paper/orderbook/BTC-USDT?depth=10")
+        assert top.status == 200, top.text()
+        book = top.json()
+        assert len(book["bids"]) == len(book["asks"]) == 10
+        page.wait_for_selector("#depth-ladder tr[data-side=bid][data-level='9']")
+        shown = page.eval_on_selector_all(
+            "#depth-ladder tbody tr[data-side]",
+            "rows => rows.map((row) => [row.dataset.side, Number(row.dataset.level),"
+            " [...row.cells].map((cell) => cell.textContent)])",
+        )
+        expected: list[list[Any]] = []
+        for side in ("ask", "bid"):
+            total = Decimal(0)
+            rows = []
+            for index, level in enumerate(book[f"{side}s"]):
+                total += Decimal(level["amount"])
+                rows.append(
+                    [side, index, [_plain(level["price"]), _plain(level["amount"]), _plain(total)]]
+                )
+            # Asks above the spread, the best one nearest to it; bids below, best first.
+            expected += list(reversed(rows)) if side == "ask" else rows
+        assert shown == expected
+
+        # --- best bid and ask, the spread exactly and in basis points ------------------------
+        bid, ask = Decimal(book["bids"][0]["price"]), Decimal(book["asks"][0]["price"])
+        spread = ask - bid
+        assert spread > 0
+        bps = (spread / ((bid + ask) / 2) * 10_000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert page.inner_text("#depth-bid") == _plain(bid)
+        assert page.inner_text("#depth-ask") == _plain(ask)
+        assert page.inner_text("#depth-spread") == _plain(spread)
+        assert page.inner_text("#depth-spread-bps") == f"{bps:.2f}"
+        assert page.inner_text("#depth-mid") == _plain((bid + ask) / 2)
+
+        # --- the depth chart: bids drawn on the left, asks on the right ---------------------
+        page.locator("#depth-chart").scroll_into_view_if_needed()
+        page.wait_for_function(
+            f"() => {{ const p = ({DEPTH_PIXELS_JS})('#depth-chart canvas');"
+            " return p && p.greenLeft > 300 && p.redRight > 300; }"
+        )
+        pixels = page.evaluate(f"({DEPTH_PIXELS_JS})('#depth-chart canvas')")
+        assert pixels["greenRight"] * 10 < pixels["greenLeft"], pixels
+        assert pixels["redLeft"] * 10 < pixels["redRight"], pixels
+
+        # The crosshair on the bid side reads the exact cumulative size of the REST book.
+        full = page.request.get(
+            f"{server.url}/api/v1/exchange/paper/orderbook/BTC-USDT?depth=50"
+        ).json()
+        box = page.locator("#depth-chart canvas").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+        page.wait_for_selector("#depth-readout[data-side=bid][data-total]")
+        level_price = page.get_attribute("#depth-readout", "data-level-price")
+        prices = [level["price"] for level in full["bids"]]
+        assert level_price in prices
+        depth = prices.index(level_price) + 1
+        total = sum((Decimal(level["amount"]) for level in full["bids"][:depth]), Decimal(0))
+        assert depth > 1  # a fifth of the width from the left edge is deep in the book
+        assert Decimal(page.get_attribute("#depth-readout", "data-total") or "") == total
+        assert f"{_plain(total)} BTC" in page.inner_text("#depth-readout")
+        page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.5)
+        page.wait_for_selector("#depth-readout[data-side=ask][data-total]")
+
+        # --- a paper order crossing the book prints on the tape, over the stream ------------
+        opened = page.request.post(
+            f"{server.url}/api/v1/exchange/paper/accounts",
+            data={
+                "name": "Paper",
+                "venue": "paper",
+                "balances": {"USDT": "10000"},
+                "default": True,
+            },
+            headers=csrf_headers(page, server),
+        )
+        assert opened.status == 201, opened.text()
+        fill = _market_order(page, server, "BTC-USDT")
+        row = f"#depth-tape tr[data-trade-id='{fill['fill_id']}']"
+        page.wait_for_selector(f"{row}[data-side=buy].flash")  # the taker bought
+        cells = page.eval_on_selector_all(f"{row} td", "cells => cells.map((c) => c.textContent)")
+        assert cells[:2] == [_plain(fill["price"]), "0.001"]
+        assert page.get_attribute(f"{row} td", "class") == "num up"
+        assert page.inner_text("#depth-last") == _plain(fill["price"])
+        heard = page.evaluate(
+            "(id) => window.__wsLog.some((e) => e.dir === 'in' && e.frame.type === 'trade'"
+            " && e.frame.trade.trade_id === id)",
+            fill["fill_id"],
+        )
+        assert heard  # pushed by the stream, not read back over REST
+        # The fill took from the best ask; the paper venue publishes no book for that, so the
+        # panel reads the book again after a paper print.
+        after = page.request.get(
+            f"{server.url}/api/v1/exchange/paper/orderbook/BTC-USDT?depth=1"
+        ).json()
+        assert Decimal(after["asks"][0]["amount"]) < Decimal(book["asks"][0]["amount"])
+        page.wait_for_selector(
+            "#depth-ladder tr[data-side=ask][data-level='0'] td:nth-child(2)"
+            f" >> text='{_plain(after['asks'][0]['amount'])}'"
+        )
+
+        # --- a dropped connection subscribes again, and prints keep coming ------------------
+        subscribes_js = (
+            "() => window.__wsLog.filter((e) => e.dir === 'out' && e.frame.action === 'subscribe'"
+            " && e.frame.symbols.includes('BTC-USDT')).length"
+        )
+        before = page.evaluate(subscribes_js)
+        page.evaluate(
+            "() => window.__sockets.filter((s) => s.subscribes && s.readyState === 1)"
+            ".forEach((s) => s.close())"
+        )
+        page.wait_for_function(f"() => ({subscribes_js})() === {before + 1}")
+        page.wait_for_selector(f"{panel}[data-ws-state=open][data-subscribed='BTC-USDT']")
+        again = _market_order(page, server, "BTC-USDT")
+        page.wait_for_selector(f"#depth-tape tr[data-trade-id='{again['fill_id']}']")
+        assert page.locator("#depth-tape tbody tr").count() == 2
+
+        # --- another symbol: the old one is unsubscribed, its prints no longer arrive -------
+        page.fill("#depth-symbol", "eth-usdt")
+        page.press("#depth-symbol", "Enter")
+        page.wait_for_selector(f"{panel}[data-symbol='ETH-USDT'][data-book-state=empty]")
+        # No ETH/USDT candles are stored: the paper book has nothing to be seeded from.
+        assert "The paper book of ETH-USDT is empty." in page.inner_text("#depth-book-message")
+        assert page.locator("#depth-tape tbody tr").count() == 0
+        page.wait_for_function(
+            "() => window.__wsLog.some((e) => e.dir === 'in' && e.frame.type === 'unsubscribed'"
+            " && e.frame.symbols.includes('BTC/USDT'))"
+        )
+        sent = page.evaluate(
+            "() => window.__wsLog.filter((e) => e.dir === 'out').map((e) => e.frame).slice(-2)"
+        )
+        assert sent == [
+            {"action": "unsubscribe", "symbols": ["BTC-USDT"]},
+            {"action": "subscribe", "symbols": ["ETH-USDT"], "channels": ["orderbook", "trades"]},
+        ]
+        mark = page.evaluate("() => window.__wsLog.length")
+        # A socket of the test's own still listens to BTC-USDT: once it hears the next print,
+        # the panel's socket would have heard it too, had it still been subscribed.
+        stream_url = server.url.replace("http", "ws", 1) + "/api/v1/exchange/paper/stream"
+        page.evaluate(
+            """(url) => new Promise((resolve, reject) => {
+                const socket = new window.__nativeWebSocket(url);
+                window.__control = [];
+                socket.onopen = () => socket.send(JSON.stringify(
+                    { action: "subscribe", symbols: ["BTC-USDT"], channels: ["trades"] }));
+                socket.onmessage = (event) => {
+                    const frame = JSON.parse(event.data);
+                    window.__control.push(frame);
+                    if (frame.type === "subscribed") resolve(true);
+                };
+                socket.onerror = () => reject(new Error("the control socket failed"));
+            })""",
+            stream_url,
+        )
+        late = _market_order(page, server, "BTC-USDT")
+        page.wait_for_function(
+            "(id) => window.__control.some((f) => f.type === 'trade' && f.trade.trade_id === id)",
+            arg=late["fill_id"],
+        )
+        page.wait_for_timeout(400)
+        assert page.evaluate(MARKET_FRAMES_JS, [mark, "BTC/USDT"]) == 0
+        assert page.locator(f"#depth-tape tr[data-trade-id='{late['fill_id']}']").count() == 0
+        assert page.locator("#depth-tape tbody tr").count() == 0
+
+        # ETH/USDT candles get stored; the next paper call (not the panel's) seeds the book,
+        # and the panel shows it from the stream frame alone.
+        eth_day = shared_data / "candles" / "live_trading_indicators" / "ETHUSDT-1m-2022-08-14.csv"
+        _outside_the_event_loop(
+            call_command,
+            "import_candles",
+            str(eth_day),
+            venue="binance",
+            symbol="ETH/USDT",
+            timeframe="1m",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+        seeded = page.request.get(f"{server.url}/api/v1/exchange/paper/ticker/ETH-USDT")
+        assert seeded.status == 200, seeded.text()
+        page.wait_for_selector(f"{panel}[data-symbol='ETH-USDT'][data-book-state=ready]")
+        assert page.evaluate(MARKET_FRAMES_JS, [mark, "ETH/USDT"]) >= 1
+        eth = page.request.get(
+            f"{server.url}/api/v1/exchange/paper/orderbook/ETH-USDT?depth=1"
+        ).json()
+        assert page.inner_text("#depth-bid") == _plain(eth["bids"][0]["price"])
+        assert page.inner_text("#depth-ask") == _plain(eth["asks"][0]["price"])
+
+        # A market the paper venue does not simulate: the API's refusal as a toast, the reason
+        # in place of the book, and the stream no longer asked for it.
+        page.fill("#depth-symbol", "DOGE-XYZ")
+        page.press("#depth-symbol", "Enter")
+        page.wait_for_selector(".toast-error >> text=unknown_symbol")
+        page.wait_for_selector(f"{panel}[data-symbol='DOGE-XYZ'][data-book-state=error]")
+        assert "could not be loaded" in page.inner_text("#depth-book-message")
+        page.wait_for_function(
+            "() => { const out = window.__wsLog.filter((e) => e.dir === 'out');"
+            " const last = out[out.length - 1].frame;"
+            " return last.action === 'unsubscribe' && last.symbols[0] === 'DOGE-XYZ'; }"
+        )
+
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.fill("#depth-symbol", "BTC-USDT")
+        page.press("#depth-symbol", "Enter")
+        page.wait_for_selector(f"{panel}[data-symbol='BTC-USDT'][data-book-state=ready]")
+        page.click(".toast-error .toast-close")
+        box = page.locator("#depth-chart canvas").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        page.wait_for_selector("#depth-readout[data-side=bid]")
+        page.locator(panel).screenshot(
+            path=str(SCREENSHOT.with_name("dashboard-depth.png")), animations="disabled"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_depth_helpers_behave_in_the_browser(
+    sync_playwright: Any, dashboard_server: LiveServer
+) -> None:
+    """Exact decimal sums and spreads, both book shapes, cumulative depth, the crosshair's
+    lookup, stale books, tape frames, and one chart draw for a burst of books, in the
+    browser's own engine."""
+    server = dashboard_server
+    with browser_page(sync_playwright, server) as page:
+        page.goto(f"{server.url}/dashboard/login/")
+        result = page.evaluate(
+            """async () => {
+                const dec = await import("/static/dashboard/js/decimal.js");
+                const ex = await import("/static/dashboard/js/exchange.js");
+                const panel = await import("/static/dashboard/js/panels/depth.js");
+                const charts = await import("/static/dashboard/js/charts/depth.js");
+                const rest = ex.normalizeBook({
+                    venue: "paper", symbol: "BTC/USDT", timestamp: "2024-01-01T00:00:01Z",
+                    sequence: null,
+                    bids: [{price: "99.90", amount: "0.2"}, {price: "100.00", amount: "0.1"}],
+                    asks: [{price: "100.10", amount: "0.3"}, {price: "100.2", amount: "1E-8"}],
+                });
+                const frame = ex.parseExchangeFrame({type: "orderbook", book: {
+                    venue: "paper", symbol: "BTC/USDT", occurred_at: "2024-01-01T00:00:00Z",
+                    sequence: null, bids: [["100", "1"]], asks: [["101", "1"]]}});
+                const bids = ex.cumulativeDepth(rest.bids);
+                const asks = ex.cumulativeDepth(rest.asks);
+                const container = document.createElement("div");
+                container.style.cssText = "width: 600px; height: 300px; position: relative";
+                document.body.append(container);
+                const chart = new charts.DepthChart(container);
+                const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
+                await nextFrame();
+                await nextFrame(); // the first resize observation has drawn by now
+                const drawsBefore = chart.draws;
+                for (let i = 0; i < 10; i += 1) {
+                    chart.setBook(rest, ex.bookSummary(rest));
+                }
+                await nextFrame();
+                await nextFrame();
+                const drawn = chart.draws - drawsBefore;
+                const pixels = container.querySelector("canvas").getContext("2d")
+                    .getImageData(0, 0, 600, 300).data.some((value) => value !== 0);
+                const trade = ex.parseExchangeFrame({type: "trade", trade: {
+                    venue: "paper", symbol: "ETH/USDT", trade_id: "t1", price: "2000.50",
+                    amount: "0.0100", side: "sell", traded_at: "2024-01-01T00:00:00Z"}});
+                return {
+                    sums: [dec.addDecimal("0.1", "0.2"), dec.addDecimal("1E-8", "2"),
+                           dec.subtractDecimal("100.10", "100.00"), dec.addDecimal("x", "1"),
+                           dec.midDecimal("100.00", "100.11"), dec.compareDecimal("1.50", "1.5")],
+                    bps: [dec.ratioBps("0.1", "100.05"), dec.ratioBps("1", "3"),
+                          dec.ratioBps("0.000125", "1", 0), dec.ratioBps("-0.5", "100"),
+                          dec.ratioBps("1", "0")],
+                    exact: ["19784.90000000", "1E-8", "0E-8", "", "abc"].map(panel.exact),
+                    rest: [rest.symbol, rest.bids.map((l) => l.price),
+                           rest.asks.map((l) => l.price), rest.time],
+                    frame: [frame.kind, frame.book.symbol, frame.book.bids[0], frame.book.time],
+                    newer: [ex.isNewerBook(rest, frame.book),
+                            ex.isNewerBook({...rest, sequence: 8}, {...frame.book, sequence: 7}),
+                            ex.isNewerBook(null, rest),
+                            ex.isNewerBook({...rest, sequence: 7}, {...frame.book, sequence: 8})],
+                    totals: [bids.map((l) => l.total), asks.map((l) => l.total)],
+                    summary: ex.bookSummary(rest),
+                    crossed: ex.bookSummary(ex.normalizeBook({bids: [["101", "1"]],
+                                                              asks: [["100.5", "1"]]})),
+                    oneSided: ex.bookSummary(ex.normalizeBook({bids: [["1", "1"]], asks: []})),
+                    at: [
+                        ex.depthAt(bids, asks, 100.05, 99.95).level?.total,
+                        ex.depthAt(bids, asks, 100.05, 99.0).level?.total,
+                        ex.depthAt(bids, asks, 100.05, 100.02).level,
+                        ex.depthAt(bids, asks, 100.05, 100.15).level?.total,
+                        ex.depthAt(bids, asks, 100.05, 100.15).side,
+                    ],
+                    trade: [trade.kind, trade.trade],
+                    subscribed: ex.parseExchangeFrame({type: "unsubscribed",
+                                                       symbols: ["BTC/USDT"]}),
+                    bare: ex.parseExchangeFrame({type: "trade"}).kind,
+                    drawn,
+                    pixels,
+                };
+            }"""
+        )
+    # Exact where floats are not: 0.1 + 0.2 is 0.3, an exponent is read, bad input is "".
+    assert result["sums"] == ["0.3", "2.00000001", "0.1", "", "100.055", 0]
+    # 0.1 / 100.05 = 9.995 bps -> 10.00 (half away from zero); 1/3 -> 3333.33 bps.
+    assert result["bps"] == ["10.00", "3333.33", "1", "-50.00", ""]
+    assert result["exact"] == ["19784.9", "0.00000001", "0", "\u2013", "abc"]
+    # REST levels are objects; sorted best first whatever the order they came in.
+    assert result["rest"] == [
+        "BTC-USDT",
+        ["100.00", "99.90"],
+        ["100.10", "100.2"],
+        1_704_067_201_000,
+    ]
+    assert result["frame"] == [
+        "orderbook",
+        "BTC-USDT",
+        {"price": "100", "amount": "1", "p": 100, "a": 1},
+        1_704_067_200_000,
+    ]
+    # Frames replace the book in the order they come, older timestamp or not (a seeded paper
+    # book carries its candle's close); only an older venue sequence is dropped.
+    assert result["newer"] == [True, False, True, True]
+    assert result["totals"] == [["0.1", "0.3"], ["0.3", "0.30000001"]]
+    summary = result["summary"]
+    assert (summary["spread"], summary["mid"], summary["spreadBps"], summary["crossed"]) == (
+        "0.1",
+        "100.05",
+        "10.00",
+        False,
+    )
+    crossed = result["crossed"]
+    assert (crossed["spread"], crossed["crossed"]) == ("-0.5", True)
+    assert result["oneSided"]["spread"] is None
+    # Bids at or above a price left of the mid; nothing inside the spread; asks to the right.
+    assert result["at"] == ["0.1", "0.3", None, "0.3", "ask"]
+    kind, trade = result["trade"]
+    assert kind == "trade"
+    assert trade == {
+        "id": "t1",
+        "venue": "paper",
+        "symbol": "ETH-USDT",
+        "price": "2000.50",
+        "amount": "0.0100",
+        "side": "sell",
+        "time": 1_704_067_200_000,
+    }
+    assert result["subscribed"] == {"kind": "unsubscribed", "symbols": ["BTC-USDT"]}
+    assert result["bare"] == "other"
+    # Ten books in one frame: one draw, and it drew something.
+    assert result["drawn"] == 1
+    assert result["pixels"] is True

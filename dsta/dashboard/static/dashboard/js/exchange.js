@@ -1,7 +1,10 @@
 // The exchange wire shapes (domains/exchange/http/serializers.py, consumers.py,
-// services/stream_push.py) turned into what the venues and orders panels show. One place to
-// adapt when the endpoints change. Amounts, prices and fees arrive as decimal strings and stay
-// strings: they are shown, never computed with.
+// services/stream_push.py) turned into what the venues, orders and depth panels show. One
+// place to adapt when the endpoints change. Amounts, prices and fees arrive as decimal strings
+// and stay strings: they are shown, and any sum or spread of them is computed exactly
+// (decimal.js); floats only place things on a chart.
+
+import { addDecimal, compareDecimal, midDecimal, ratioBps, subtractDecimal } from "./decimal.js";
 
 /** Orders that can still fill or be cancelled. */
 export const OPEN_ORDER_STATUSES = new Set(["pending_trigger", "open", "partially_filled"]);
@@ -78,13 +81,133 @@ export function mergeOrder(current, incoming) {
 
 /**
  * One frame of WS /api/v1/exchange/{venue}/stream:
- * {type: "order", order}, {type: "fill", fill}, {type: "error", error}, others ignored.
+ * {type: "order", order}, {type: "fill", fill}, {type: "orderbook", book}, {type: "trade",
+ * trade}, {type: "ticker", ticker}, {type: "subscribed" | "unsubscribed", symbols},
+ * {type: "error", error}; anything else (or a frame without its object) is "other".
  */
 export function parseExchangeFrame(frame) {
   if (frame?.type === "order" && frame.order?.client_order_id) return { kind: "order", order: frame.order };
   if (frame?.type === "fill" && frame.fill) return { kind: "fill", fill: frame.fill };
+  if (frame?.type === "orderbook" && frame.book && typeof frame.book === "object") {
+    return { kind: "orderbook", book: normalizeBook(frame.book) };
+  }
+  if (frame?.type === "trade" && frame.trade?.trade_id !== undefined) return { kind: "trade", trade: normalizeTrade(frame.trade) };
+  if (frame?.type === "ticker" && frame.ticker && typeof frame.ticker === "object") return { kind: "ticker", ticker: frame.ticker };
+  if ((frame?.type === "subscribed" || frame?.type === "unsubscribed") && Array.isArray(frame.symbols)) {
+    return { kind: frame.type, symbols: frame.symbols.map(urlSymbol) };
+  }
   if (frame?.type === "error" || frame?.error) return { kind: "error", error: frame.error ?? {} };
   return { kind: "other" };
+}
+
+// --- market depth: books and the public tape ------------------------------------------------
+
+function level(raw) {
+  const price = Array.isArray(raw) ? raw[0] : raw?.price;
+  const amount = Array.isArray(raw) ? raw[1] : raw?.amount;
+  if (price === null || price === undefined || amount === null || amount === undefined) return null;
+  const p = Number(price);
+  const a = Number(amount);
+  if (!Number.isFinite(p) || !Number.isFinite(a)) return null;
+  return { price: String(price), amount: String(amount), p, a };
+}
+
+/**
+ * A book from REST (GET {venue}/orderbook/{symbol}: levels {price, amount}, `timestamp`) or
+ * from a stream frame (levels [price, amount], `occurred_at`), as
+ * {venue, symbol (URL form), bids, asks, sequence, time (ms or null)}. Levels keep the API's
+ * strings (price, amount) and add floats (p, a) for the chart; bids best (highest) first, asks
+ * best (lowest) first.
+ */
+export function normalizeBook(payload) {
+  const side = (levels) => (Array.isArray(levels) ? levels.map(level).filter(Boolean) : []);
+  const time = timeOf(payload?.timestamp ?? payload?.occurred_at);
+  return {
+    venue: payload?.venue ?? "",
+    symbol: urlSymbol(payload?.symbol),
+    bids: side(payload?.bids).sort((x, y) => y.p - x.p),
+    asks: side(payload?.asks).sort((x, y) => x.p - y.p),
+    sequence: Number.isFinite(payload?.sequence) ? payload.sequence : null,
+    time,
+  };
+}
+
+/**
+ * Whether a stream frame may replace the book shown (`current`, maybe null): frames come in
+ * the order they were published, so yes, unless both carry the venue's sequence and the
+ * incoming one is older. (Timestamps are no guide: a seeded paper book carries its candle's
+ * close, older than the empty book it replaces.)
+ */
+export function isNewerBook(current, incoming) {
+  if (!current || current.sequence === null || incoming.sequence === null) return true;
+  return incoming.sequence >= current.sequence;
+}
+
+/**
+ * One side's levels (best first) with the running total: each level gets `total` (the exact
+ * decimal sum of its amount and every better level's) and `cum` (the same as a float, for the
+ * chart's geometry).
+ */
+export function cumulativeDepth(levels) {
+  let total = "0";
+  let cum = 0;
+  return levels.map((item) => {
+    total = addDecimal(total, item.amount) || total;
+    cum += item.a;
+    return { ...item, total, cum };
+  });
+}
+
+/**
+ * Best bid and ask, the spread (ask - bid) exactly and in basis points of the mid, all from
+ * the API's decimal strings. Missing sides give null fields; `crossed` when bid >= ask.
+ */
+export function bookSummary(book) {
+  const bid = book?.bids?.[0] ?? null;
+  const ask = book?.asks?.[0] ?? null;
+  if (!bid || !ask) return { bid, ask, spread: null, mid: null, spreadBps: null, crossed: false };
+  const spread = subtractDecimal(ask.price, bid.price);
+  const mid = midDecimal(bid.price, ask.price);
+  return {
+    bid, ask, spread, mid,
+    spreadBps: ratioBps(spread, mid, 2),
+    crossed: compareDecimal(bid.price, ask.price) >= 0,
+  };
+}
+
+/**
+ * The cumulative size at `price` on the side it falls (a chart coordinate): bids at or above
+ * it when it is at most the mid, asks at or below it otherwise. {side, level (the deepest one
+ * counted, with its exact total) or null when the price is inside the spread}.
+ */
+export function depthAt(bids, asks, mid, price) {
+  if (price <= mid) {
+    let found = null;
+    for (const item of bids) {
+      if (item.p >= price) found = item;
+      else break;
+    }
+    return { side: "bid", level: found };
+  }
+  let found = null;
+  for (const item of asks) {
+    if (item.p <= price) found = item;
+    else break;
+  }
+  return { side: "ask", level: found };
+}
+
+/** A tape print ({trade_id, price, amount, side, traded_at}) with the symbol in URL form. */
+export function normalizeTrade(raw) {
+  return {
+    id: String(raw.trade_id),
+    venue: raw.venue ?? "",
+    symbol: urlSymbol(raw.symbol),
+    price: raw.price === null || raw.price === undefined ? "" : String(raw.price),
+    amount: raw.amount === null || raw.amount === undefined ? "" : String(raw.amount),
+    side: raw.side === "buy" || raw.side === "sell" ? raw.side : "",
+    time: timeOf(raw.traded_at),
+  };
 }
 
 /** BTC-USDT (URL form) for BTC/USDT; the API takes either in bodies. */

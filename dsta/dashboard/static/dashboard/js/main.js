@@ -8,12 +8,13 @@ import { toast } from "./toast.js";
 import * as alerts from "./panels/alerts.js";
 import * as backtests from "./panels/backtests.js";
 import * as config from "./panels/config.js";
+import * as depth from "./panels/depth.js";
 import * as jobs from "./panels/jobs.js";
 import * as market from "./panels/market.js";
 import * as orders from "./panels/orders.js";
 import * as venues from "./panels/venues.js";
 
-const PANELS = { market, backtests, orders, venues, config, jobs, alerts };
+const PANELS = { market, depth, backtests, orders, venues, config, jobs, alerts };
 // The roles in rank order (dsta.kernel.principal.ROLE_RANK): each includes those before it.
 const ROLE_RANK = ["viewer", "analyst", "trader", "admin"];
 

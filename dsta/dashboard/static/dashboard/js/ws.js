@@ -81,6 +81,16 @@ export class ReconnectingSocket {
     if (!this.stopped) this.reconnectNow();
   }
 
+  /**
+   * Send a JSON message on the open connection. False when not connected: the caller sends
+   * its subscriptions again from onOpen, which runs on every (re)connection.
+   */
+  send(message) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
   reconnectNow() {
     clearTimeout(this.timer);
     this.timer = null;
