@@ -8,6 +8,7 @@ from rest_framework import serializers
 from domains.exchange.api import OrderSide, OrderStatus, OrderType, TimeInForce
 from domains.exchange.models import LiveOrderOutcome
 from domains.exchange.services.orders.selectors import MAX_OFFSET
+from dsta.kernel.market import symbol_to_url
 
 MAX_BATCH = 100
 
@@ -191,6 +192,35 @@ class TickerOut(serializers.Serializer):
     low = MoneyField()
     base_volume = MoneyField()
     quote_volume = MoneyField()
+
+
+class MarketOut(serializers.Serializer):
+    venue = serializers.CharField()
+    symbol = serializers.CharField(help_text="ccxt unified, e.g. BTC/USDT.")
+    url_symbol = serializers.SerializerMethodField(help_text="The URL form: BTC-USDT.")
+    venue_symbol = serializers.CharField(help_text="The venue's own id: BTCUSDT, BTC_USDT.")
+    base = serializers.CharField()
+    quote = serializers.CharField()
+    market_type = serializers.CharField()
+    active = serializers.BooleanField()
+    amount_step = MoneyField(help_text="Lot size: amounts are truncated to it.")
+    price_tick = MoneyField(help_text="Prices are rounded to it.")
+    min_amount = MoneyField()
+    max_amount = MoneyField()
+    min_price = MoneyField()
+    max_price = MoneyField()
+    min_notional = MoneyField(help_text="Orders under amount x price refused before sending.")
+    max_notional = MoneyField()
+    maker_fee = MoneyField()
+    taker_fee = MoneyField()
+
+    def get_url_symbol(self, market: Any) -> str:
+        return symbol_to_url(market.symbol)
+
+
+class MarketListQuery(serializers.Serializer):
+    quote = serializers.CharField(max_length=20, required=False, help_text="e.g. USDT.")
+    active = serializers.BooleanField(required=False, default=True, help_text="Only active.")
 
 
 class LevelOut(serializers.Serializer):

@@ -37,6 +37,8 @@ from domains.exchange.http.serializers import (
     FillRecordOut,
     HealthOut,
     LiveAccountBody,
+    MarketListQuery,
+    MarketOut,
     OrderAckOut,
     OrderBookOut,
     OrderListQuery,
@@ -339,6 +341,26 @@ class AccountView(_ExchangeView):
         account = self.account(request, venue, _valid(AccountChoice(data=request.query_params)))
         balances = exchange_api().balances(account_id=account.id)
         return Response(AccountDetailOut({"account": account, "balances": balances}).data)
+
+
+class MarketListView(_ExchangeView):
+    @extend_schema(
+        operation_id="exchange_markets",
+        tags=["exchange"],
+        parameters=[MarketListQuery],
+        responses={200: MarketOut(many=True), **_ERRORS},
+    )
+    def get(self, request: Request, venue: str) -> Response:
+        """The venue's markets with their rules (lot size, tick, minimums, fees), by symbol."""
+        query = _valid(MarketListQuery(data=request.query_params))
+        markets = exchange_api().markets(venue=_venue(venue))
+        quote = query.get("quote", "").upper()
+        chosen = [
+            market
+            for market in markets
+            if (not quote or market.quote == quote) and (market.active or not query["active"])
+        ]
+        return Response(MarketOut(sorted(chosen, key=lambda m: m.symbol), many=True).data)
 
 
 class TickerView(_ExchangeView):

@@ -889,6 +889,11 @@ def test_the_depth_panel_shows_the_paper_book_and_its_tape_live(
         panel = "#panel-depth"
         page.wait_for_selector(f"{panel}[data-symbol='BTC-USDT'][data-book-state=ready]")
         page.wait_for_selector(f"{panel}[data-ws-state=open][data-subscribed='BTC-USDT']")
+        # The symbol suggestions are the venue's markets (LTC-BTC is stored nowhere here).
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#depth-symbols option')]"
+            ".some((option) => option.value === 'LTC-BTC')"
+        )
         assert page.input_value("#depth-venue") == "paper"
 
         # --- the ladder is the REST book, level for level, with exact running totals --------

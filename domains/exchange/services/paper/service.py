@@ -144,6 +144,7 @@ class PaperExchange:
             venue=book.venue,
             symbol=book.symbol,
             operation=lambda engine: _with_fills(engine.set_book(book)),
+            feeding=True,
         )
         self._publish_market_data(book)
         return fills
@@ -166,6 +167,7 @@ class PaperExchange:
             operation=lambda engine: _with_fills(
                 engine.apply_candle(symbol=symbol, candle=candle, model=book_model, at=at)
             ),
+            feeding=True,
         )
         self._publish_market_data(self.order_book(venue=venue, symbol=symbol))
         return fills
@@ -334,6 +336,7 @@ class PaperExchange:
         symbol: str,
         operation: Callable[[PaperEngine], tuple[T, EngineResult]],
         account_ids: tuple[UUID, ...] = (),
+        feeding: bool = False,
     ) -> T:
         with transaction.atomic():
             loaded = LoadedMarket(
@@ -346,6 +349,10 @@ class PaperExchange:
             value, result = operation(loaded.engine)
             loaded.save(result)
             self._publish_order_events(venue, result)
+        if result.fills and not feeding:
+            # Fills took liquidity: the book the venue shows changed too (a feed publishes its
+            # own new book).
+            self._publish_market_data(self.order_book(venue=venue, symbol=symbol))
         return value
 
     @staticmethod

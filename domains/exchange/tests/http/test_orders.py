@@ -211,3 +211,29 @@ def test_bad_fill_queries_are_refused_with_a_reason(
 ):
     response = client_for(trader).get(f"/api/v1/exchange/binance/fills?{query}")
     assert (response.status_code, error_of(response)["code"]) == (400, "invalid_input")
+
+
+def test_a_venues_markets_with_their_rules(trader: Any, client_for: Callable[[Any], APIClient]):
+    client = client_for(trader)
+    response = client.get("/api/v1/exchange/paper/markets")
+    assert response.status_code == 200, response.content
+    markets = {m["symbol"]: m for m in response.json()}
+    btc = markets["BTC/USDT"]
+    assert (btc["url_symbol"], btc["base"], btc["quote"], btc["active"]) == (
+        "BTC-USDT",
+        "BTC",
+        "USDT",
+        True,
+    )
+    # The rules orders are checked against before anything is sent.
+    assert Decimal(btc["amount_step"]) > 0
+    assert Decimal(btc["price_tick"]) > 0
+    assert Decimal(btc["min_notional"]) > 0
+    assert list(markets) == sorted(markets)
+    in_btc = client.get("/api/v1/exchange/paper/markets?quote=btc").json()
+    assert in_btc
+    assert {m["quote"] for m in in_btc} == {"BTC"}
+    unknown = client.get("/api/v1/exchange/kraken/markets")
+    assert (unknown.status_code, error_of(unknown)["code"]) == (404, "unknown_venue")
+    bad = client.get("/api/v1/exchange/paper/markets?active=maybe")
+    assert (bad.status_code, error_of(bad)["code"]) == (400, "invalid_input")

@@ -18,7 +18,7 @@ from domains.exchange.api import (
     UnknownAccount,
     UnknownSymbol,
 )
-from domains.exchange.events import OrderFilled, OrderUpdated
+from domains.exchange.events import OrderBookUpdated, OrderFilled, OrderUpdated
 from domains.exchange.models import PaperBalance, PaperFill, PaperOrder
 from domains.exchange.services.paper.service import PaperExchange
 from domains.exchange.services.paper.state import PaperConfig
@@ -254,3 +254,23 @@ def test_fills_name_the_account_owner_so_core_can_tell_them(
         if isinstance(e, OrderFilled) and e.client_order_id == ack.client_order_id
     ]
     assert [f.owner_id for f in fills] == [7, 7]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fills_that_take_liquidity_publish_the_book_they_leave(
+    paper: PaperExchange, delivered: list[object]
+):
+    account = paper.create_account(name="taker", balances={"USDT": Decimal("1000")})
+    paper.feed_book(book=BOOK)
+    fed = len(delivered)
+    paper.place_order(account_id=account, request=limit(OrderSide.BUY, "0.6", "102.00"))
+    books = [e for e in delivered[fed:] if isinstance(e, OrderBookUpdated)]
+    # One new book, without the liquidity the order took; it equals what the venue now shows.
+    [after] = books
+    shown = paper.order_book(venue="paper", symbol="BTC/USDT")
+    assert after.asks == [(level.price, level.amount) for level in shown.asks[:50]]
+    assert after.asks != [(level.price, level.amount) for level in BOOK.asks[:50]]
+    # A resting order that takes nothing changes no book.
+    fed = len(delivered)
+    paper.place_order(account_id=account, request=limit(OrderSide.BUY, "0.1", "50.00"))
+    assert not [e for e in delivered[fed:] if isinstance(e, OrderBookUpdated)]

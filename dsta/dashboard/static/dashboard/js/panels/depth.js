@@ -1,13 +1,13 @@
 // Market depth panel: one market's order book and public trades, live.
 // Venues: GET /api/v1/exchange/health. Symbols: typed in the URL form (BTC-USDT), with the
-// stored series' symbols offered (GET /api/v1/market-data/series; the exchange API lists no
-// markets). The book: GET /api/v1/exchange/{venue}/orderbook/{symbol}?depth=50, then
+// venue's active markets offered (GET /api/v1/exchange/{venue}/markets; the stored series'
+// symbols when the venue cannot be asked). The book: GET /api/v1/exchange/{venue}/orderbook/{symbol}?depth=50, then
 // WS /api/v1/exchange/{venue}/stream with {"action": "subscribe", "channels": ["orderbook",
 // "trades"]}: every "orderbook" frame is a whole snapshot (top 50 levels), every "trade" frame
 // one print of the tape. Another symbol is unsubscribed first; a reconnect subscribes again
 // and reads the book again (frames are not replayed). The paper venue's book is seeded from
-// the latest stored candle by the first call, and each paper fill is a print on its tape;
-// its fills consume the book without a new frame, so a paper print reads the book again.
+// the latest stored candle by the first call; each paper fill is a print on its tape, and the
+// book its fills leave comes as an "orderbook" frame like any other.
 
 import { apiFetch, isMissingEndpoint, query } from "../api.js";
 import { DepthChart } from "../charts/depth.js";
@@ -24,7 +24,6 @@ const BOOK_DEPTH = 50; // what the stream frames carry
 const LADDER_LEVELS = 10;
 const MAX_PRINTS = 60;
 const CHANNELS = ["orderbook", "trades"];
-const BOOK_REFRESH_MS = 300; // after a paper print (several fills come together)
 const SYMBOL_FORM = /^[A-Z0-9]+-[A-Z0-9]+(:[A-Z0-9]+)?$/;
 // Refusals that mean "this market is not there": stop listening to it.
 const NO_MARKET = new Set(["unknown_symbol", "invalid_input", "unknown_venue"]);
@@ -46,7 +45,6 @@ export function mount(section, context) {
   let loadToken = 0;
   let renderFrame = 0;
   let framesApplied = 0; // book frames shown so far (a REST answer older than one is dropped)
-  let refreshTimer = null;
   const prints = new Set(); // trade ids on the tape
   const remembered = readRemembered();
 
@@ -135,19 +133,27 @@ export function mount(section, context) {
     venueSelect.value = initial;
     showContent();
     choose(initial, remembered.symbol);
-    loadSymbols();
   }
 
-  // The stored series' symbols as suggestions (optional: the Market panel reports failures).
-  async function loadSymbols() {
+  // Suggestions for the symbol input: the venue's active markets, or (when the venue cannot be
+  // asked) the stored series' symbols. Optional either way: a symbol can always be typed.
+  async function loadSymbols(forVenue) {
+    let symbols = [];
     try {
-      const payload = await apiFetch("/api/v1/market-data/series");
-      const symbols = new Set((payload?.results ?? []).filter((item) => (item.market_type ?? "spot") === "spot")
-        .map((item) => urlSymbol(item.url_symbol ?? item.symbol)));
-      symbolList.replaceChildren(...[...symbols].sort().map((item) => h("option", { value: item })));
+      const markets = await apiFetch(`/api/v1/exchange/${encodeURIComponent(forVenue)}/markets`);
+      symbols = (Array.isArray(markets) ? markets : []).filter((item) => (item.market_type ?? "spot") === "spot")
+        .map((item) => urlSymbol(item.url_symbol ?? item.symbol));
     } catch {
-      // no suggestions: the symbol is typed
+      try {
+        const payload = await apiFetch("/api/v1/market-data/series");
+        symbols = (payload?.results ?? []).filter((item) => (item.market_type ?? "spot") === "spot")
+          .map((item) => urlSymbol(item.url_symbol ?? item.symbol));
+      } catch {
+        // no suggestions: the symbol is typed
+      }
     }
+    if (forVenue !== venue) return; // another venue was chosen meanwhile
+    symbolList.replaceChildren(...[...new Set(symbols)].sort().map((item) => h("option", { value: item })));
   }
 
   function submitSymbol() {
@@ -175,6 +181,7 @@ export function mount(section, context) {
     clearTape();
     renderBook();
     showBookMessage(emptyState("Loading the book…"));
+    if (venueChanged) loadSymbols(venue);
     // Listen before reading, so nothing that happens meanwhile is missed.
     if (venueChanged || !socket) connect();
     else {
@@ -253,8 +260,6 @@ export function mount(section, context) {
     } else if (parsed.kind === "trade") {
       if (parsed.trade.symbol !== symbol || (parsed.trade.venue && parsed.trade.venue !== venue)) return;
       addPrint(parsed.trade);
-      // The paper venue's fills consume its book without publishing a new one: read it again.
-      if (venue === "paper") scheduleBookRefresh();
     } else if (parsed.kind === "subscribed") {
       section.dataset.subscribed = parsed.symbols.join(",");
     } else if (parsed.kind === "unsubscribed") {
@@ -275,14 +280,6 @@ export function mount(section, context) {
         renderBook();
       });
     }
-  }
-
-  function scheduleBookRefresh() {
-    clearTimeout(refreshTimer);
-    const token = loadToken;
-    refreshTimer = setTimeout(() => {
-      if (token === loadToken) loadBook(token);
-    }, BOOK_REFRESH_MS);
   }
 
   function bookState() {
