@@ -6,7 +6,7 @@ under CI (``CI=true``) a missing service or folder is a failure, never a skip.
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -65,3 +65,14 @@ def _no_request_throttling(settings: Any) -> None:
     """API request throttling is off in tests: a whole suite's anonymous requests all come from
     127.0.0.1 within a minute. Tests of throttling set ``DSTA_THROTTLE_RATES`` themselves."""
     settings.DSTA_THROTTLE_RATES = {"user": None, "api_key": None, "anon": None}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kill_switch_mirror() -> Iterator[None]:
+    """The kill switch's in-process mirror is global: a test that turned it on must not halt
+    the orders of the next one (each test's database starts with it off)."""
+    from domains.trading.services.kill_switch import kill_switch_forget
+
+    kill_switch_forget()
+    yield
+    kill_switch_forget()

@@ -147,6 +147,13 @@ class DuplicateOrder(Conflict, ExchangeFailure):
     code = "duplicate_order"
 
 
+class TradingHalted(Conflict):
+    """The kill switch (config ``trading.kill_switch``) is on: no new order is sent anywhere,
+    paper or live, whoever asks. Cancels still go through."""
+
+    code = "trading_halted"
+
+
 class VenueRateLimited(RateLimited, ExchangeFailure):
     """The venue throttled us; ``details.retry_after`` in seconds when it said so.
 

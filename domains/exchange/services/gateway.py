@@ -36,6 +36,7 @@ from domains.exchange.api import (
     OrderBook,
     OrderRequest,
     Ticker,
+    TradingHalted,
     UnknownAccount,
     UnknownVenue,
     Venue,
@@ -50,6 +51,7 @@ from domains.exchange.services.orders import ledger
 from domains.exchange.services.paper.market_feed import PaperMarketFeed
 from domains.exchange.services.paper.service import PaperExchange
 from domains.exchange.services.venues import VenueFactory
+from domains.trading.api import kill_switch_api
 from dsta.kernel.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ class ExchangeGateway:
 
     def place_order(self, *, account_id: UUID, request: OrderRequest) -> OrderAck:
         with self._account_ref(account_id) as (ref, live):
+            _refuse_while_halted(account_id)
             if live is None:
                 self.paper_feed.ensure_book(venue=ref.venue, symbol=request.symbol)
                 return self.paper.place_order(account_id=account_id, request=request)
@@ -322,6 +325,16 @@ def _recorded(ack: OrderAck) -> OrderAck:
     ``OrderUpdated`` if it changed the order) and pass it on."""
     ledger.record_ack(ack)
     return ack
+
+
+def _refuse_while_halted(account_id: UUID) -> None:
+    """No new order while the kill switch is on (it fails closed: an unreadable switch halts
+    too); nothing is recorded or sent."""
+    if kill_switch_api().halted():
+        raise TradingHalted(
+            "trading is halted: the kill switch (trading.kill_switch) is on",
+            details={"account_id": str(account_id), "config_key": "trading.kill_switch"},
+        )
 
 
 def _venue(venue: str) -> Venue:

@@ -152,3 +152,10 @@ def _log_transition(before: KillSwitchState | None, after: KillSwitchState) -> N
             after.source,
             after.version,
         )
+
+
+class InProcessKillSwitch:
+    """``KillSwitchApi`` served from this process's mirror."""
+
+    def halted(self) -> bool:
+        return trading_halted()
