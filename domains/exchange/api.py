@@ -346,6 +346,20 @@ class Candle:
     volume: float  # in the base currency
 
 
+@dataclass(frozen=True)
+class PublicTrade:
+    """One print on a market's public tape. ``side`` is the aggressor's (the taker's) side,
+    None where the venue does not say. No account is named: it is everyone's trade."""
+
+    venue: str
+    symbol: str
+    trade_id: str
+    price: Decimal
+    amount: Decimal  # in the base currency
+    side: OrderSide | None
+    timestamp: datetime
+
+
 # --- account and order DTOs ------------------------------------------------------------------
 
 
@@ -595,6 +609,11 @@ class ExchangeApi(Protocol):
         limit: int | None = None,
     ) -> list[Candle]:
         """Candles of ``symbol`` from ``since`` (oldest first), at most ``limit`` of them."""
+        ...
+
+    def trades(self, *, venue: str, symbol: str, limit: int | None = None) -> list[PublicTrade]:
+        """The latest ``limit`` (1-1000, default 100) public trades of ``symbol``, oldest
+        first. On the paper venue the tape is its fills, of every account, none named."""
         ...
 
     def balances(self, *, account_id: UUID) -> AccountBalances:

@@ -14,6 +14,7 @@ from domains.exchange.api import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PublicTrade,
     TimeInForce,
 )
 from domains.exchange.models import PaperAccount, PaperBalance, PaperFill, PaperMarket, PaperOrder
@@ -64,6 +65,44 @@ def paper_fill(row: PaperFill, *, venue: str, client_order_id: str, venue_order_
         liquidity=Liquidity(row.liquidity),
         timestamp=row.filled_at,
     )
+
+
+def paper_print(venue: str, fill: Fill) -> PublicTrade:
+    """A paper fill as the paper venue's public trade: its counterparty is the modelled book,
+    so every fill is one print, the aggressor being the taker (a resting maker order was hit by
+    the other side). No account is named."""
+    if fill.liquidity is Liquidity.MAKER:
+        aggressor = OrderSide.SELL if fill.side is OrderSide.BUY else OrderSide.BUY
+    else:
+        aggressor = fill.side
+    return PublicTrade(
+        venue=venue,
+        symbol=fill.symbol,
+        trade_id=fill.fill_id,
+        price=fill.price,
+        amount=fill.amount,
+        side=aggressor,
+        timestamp=fill.timestamp,
+    )
+
+
+def paper_tape(*, venue: str, symbol: str, limit: int) -> list[PublicTrade]:
+    """The latest ``limit`` prints of ``symbol`` on the paper ``venue`` (the fills of every
+    account there), oldest first."""
+    rows = PaperFill.objects.filter(account__venue=venue, symbol=symbol).select_related("order")
+    latest = list(rows.order_by("-filled_at", "-id")[:limit])
+    return [
+        paper_print(
+            venue,
+            paper_fill(
+                row,
+                venue=venue,
+                client_order_id=row.order.client_order_id,
+                venue_order_id=row.order.venue_order_id,
+            ),
+        )
+        for row in reversed(latest)
+    ]
 
 
 def paper_order_row(*, account_id: UUID, client_order_id: str) -> PaperOrder:

@@ -39,6 +39,7 @@ from domains.exchange.api import (
     OrderRequest,
     OrderSide,
     OrderType,
+    PublicTrade,
     Ticker,
     TimeInForce,
     UnknownSymbol,
@@ -263,6 +264,14 @@ class CcxtVenue:
         since_ms = int(since.timestamp() * 1000) if since is not None else None
         rows = self._call(lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit))
         return parse.candles(rows)
+
+    def trades(self, symbol: str, limit: int | None) -> list[PublicTrade]:
+        """The latest public trades, oldest first: Binance ``GET /api/v3/aggTrades``, Gate
+        ``GET /api/v4/spot/trades``, HTX ``GET /market/history/trade``."""
+        self.market(symbol)
+        rows = self._call(lambda: self.exchange.fetch_trades(symbol, None, limit))
+        trades = [parse.public_trade(self.venue, raw, self.clock) for raw in rows]
+        return sorted(trades, key=lambda trade: trade.timestamp)  # stable: venue order kept
 
     # --- account ------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from domains.exchange.api import (
     OrderStatus,
     OrderType,
     PrecisionMode,
+    PublicTrade,
     Ticker,
     TimeInForce,
 )
@@ -133,6 +134,21 @@ def candles(rows: list[list[Any]]) -> list[Candle]:
         )
         for row in rows
     ]
+
+
+def public_trade(venue: str, raw: Mapping[str, Any], now: Callable[[], datetime]) -> PublicTrade:
+    """A ccxt public trade (``fetch_trades``); ``side`` is the aggressor's, as ccxt unifies it
+    (Binance: the buyer was not the maker, ``m: false``; HTX: ``direction``)."""
+    side = raw.get("side")
+    return PublicTrade(
+        venue=venue,
+        symbol=raw["symbol"],
+        trade_id=str(raw["id"]),
+        price=dec0(raw.get("price")),
+        amount=dec0(raw.get("amount")),
+        side=OrderSide(side) if side in ("buy", "sell") else None,
+        timestamp=when(raw.get("timestamp"), now),
+    )
 
 
 def balances(

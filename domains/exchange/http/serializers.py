@@ -237,6 +237,18 @@ class OrderBookOut(serializers.Serializer):
     asks = LevelOut(many=True)
 
 
+class PublicTradeOut(serializers.Serializer):
+    venue = serializers.CharField()
+    symbol = serializers.CharField()
+    trade_id = serializers.CharField(help_text="The venue's id of the trade.")
+    price = MoneyField()
+    amount = MoneyField(help_text="In the base currency.")
+    side = serializers.CharField(
+        allow_null=True, help_text="The aggressor's (taker's) side: buy or sell; null if unknown."
+    )
+    timestamp = serializers.DateTimeField()
+
+
 class RateLimitOut(serializers.Serializer):
     bucket = serializers.CharField()
     scope = serializers.CharField()

@@ -25,6 +25,7 @@ from domains.exchange.http.views import (
     PaperAccountCreateView,
     ReconcileView,
     TickerView,
+    TradeListView,
     VenueStatusView,
 )
 
@@ -50,5 +51,6 @@ urlpatterns = [
     path("<str:venue>/account", AccountView.as_view(), name="exchange-account"),
     path("<str:venue>/ticker/<str:symbol>", TickerView.as_view(), name="exchange-ticker"),
     path("<str:venue>/orderbook/<str:symbol>", OrderBookView.as_view(), name="exchange-orderbook"),
+    path("<str:venue>/trades/<str:symbol>", TradeListView.as_view(), name="exchange-trades"),
     path("<str:venue>/status", VenueStatusView.as_view(), name="exchange-status"),
 ]

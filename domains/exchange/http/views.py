@@ -46,6 +46,7 @@ from domains.exchange.http.serializers import (
     OrderPlaceBody,
     OrderRecordOut,
     PaperAccountBody,
+    PublicTradeOut,
     ReconcileReportOut,
     TickerOut,
     VenueStatusOut,
@@ -76,6 +77,7 @@ _SYMBOL = OpenApiParameter(
     "symbol", str, description="BTC-USDT or BTC/USDT (required on real venues)."
 )
 _DEPTH = OpenApiParameter("depth", int, description="Levels a side (1-5000).")
+_TRADES_LIMIT = OpenApiParameter("limit", int, description="Latest trades (1-1000, default 100).")
 _ERRORS = {
     400: OpenApiResponse(description="invalid_input / invalid_order / below_minimum"),
     401: OpenApiResponse(description="unauthenticated"),
@@ -388,6 +390,25 @@ class OrderBookView(_ExchangeView):
             raise InvalidInput("depth must be an integer", details={"field": "depth"}) from None
         book = exchange_api().order_book(venue=venue, symbol=_symbol(symbol), depth=depth)
         return Response(OrderBookOut(book).data)
+
+
+class TradeListView(_ExchangeView):
+    @extend_schema(
+        operation_id="exchange_trades",
+        tags=["exchange"],
+        parameters=[_TRADES_LIMIT],
+        responses={200: PublicTradeOut(many=True), **_ERRORS},
+    )
+    def get(self, request: Request, venue: str, symbol: str) -> Response:
+        """The market's latest public trades, oldest first (paper: its fills, anonymous)."""
+        venue = _venue(venue)
+        limit_text = request.query_params.get("limit")
+        try:
+            limit = int(limit_text) if limit_text not in (None, "") else None
+        except ValueError:
+            raise InvalidInput("limit must be an integer", details={"field": "limit"}) from None
+        trades = exchange_api().trades(venue=venue, symbol=_symbol(symbol), limit=limit)
+        return Response(PublicTradeOut(trades, many=True).data)
 
 
 class VenueStatusView(_ExchangeView):

@@ -35,6 +35,7 @@ from domains.exchange.api import (
     OrderAck,
     OrderBook,
     OrderRequest,
+    PublicTrade,
     Ticker,
     TradingHalted,
     UnknownAccount,
@@ -58,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 5000
 MAX_CANDLES = 5000
+MAX_TRADES = 1000  # the smallest venue maximum (Binance aggTrades, Gate spot/trades: 1000)
+DEFAULT_TRADES = 100
 
 
 class ExchangeGateway:
@@ -120,6 +123,14 @@ class ExchangeGateway:
             self.paper.order_book(venue=venue, symbol=symbol, depth=1)  # unknown_symbol check
             return []
         return self._live(venue).ohlcv(symbol, timeframe, since, limit)
+
+    def trades(self, *, venue: str, symbol: str, limit: int | None = None) -> list[PublicTrade]:
+        """The latest public trades, oldest first; on the paper venue, its fills (anonymous)."""
+        _check_range("limit", limit, MAX_TRADES)
+        count = limit if limit is not None else DEFAULT_TRADES
+        if _venue(venue) is Venue.PAPER:
+            return self.paper.trades(venue=venue, symbol=symbol, limit=count)
+        return self._live(venue).trades(symbol, count)
 
     # --- accounts -----------------------------------------------------------------------------
 

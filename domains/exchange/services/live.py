@@ -32,6 +32,7 @@ from domains.exchange.api import (
     OrderRequest,
     OrderSide,
     OrderType,
+    PublicTrade,
     Ticker,
     new_client_order_id,
     validate_client_order_id,
@@ -69,6 +70,9 @@ class LiveVenue:
         self, symbol: str, timeframe: str, since: datetime | None, limit: int | None
     ) -> list[Candle]:
         return self._read(lambda: self.adapter.ohlcv(symbol, timeframe, since, limit))
+
+    def trades(self, symbol: str, limit: int | None) -> list[PublicTrade]:
+        return self._read(lambda: self.adapter.trades(symbol, limit))
 
     def balances(self, account_id: UUID) -> AccountBalances:
         return self._read(lambda: self.adapter.balances(account_id))

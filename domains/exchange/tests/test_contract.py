@@ -21,6 +21,7 @@ from domains.exchange.api import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PublicTrade,
     UnknownAccount,
     UnknownSymbol,
     UnknownVenue,
@@ -101,6 +102,22 @@ def test_fills_and_batch_cancel(exchange: ExchangeApi, funded: UUID):
     )
     assert [a.client_order_id for a in result.canceled] == [resting.client_order_id]
     assert [(f.client_order_id, f.code) for f in result.failed] == [("dstanope", "order_not_found")]
+
+
+def test_the_public_tape_crosses_as_dtos(exchange: ExchangeApi, funded: UUID):
+    exchange.place_order(account_id=funded, request=limit("0.2", "101.00"))
+    [trade] = exchange.trades(venue="paper", symbol="BTC/USDT", limit=5)
+    assert isinstance(trade, PublicTrade)
+    assert (trade.price, trade.amount, trade.side) == (
+        Decimal("101.00"),
+        Decimal("0.2"),
+        OrderSide.BUY,
+    )
+    assert trade.side is OrderSide.BUY  # the enum, not its string, on both bindings
+    assert trade.timestamp.tzinfo is not None
+    assert exchange.ticker(venue="paper", symbol="BTC/USDT").last == Decimal("101.00")
+    with pytest.raises(InvalidInput):
+        exchange.trades(venue="paper", symbol="BTC/USDT", limit=0)
 
 
 def test_market_data_of_the_paper_venue(exchange: ExchangeApi, funded: UUID):

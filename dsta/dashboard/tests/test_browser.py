@@ -882,7 +882,10 @@ def test_the_depth_panel_shows_the_paper_book_and_its_tape_live(
     User.objects.create_superuser(username="ada", email="", password=PASSWORD)
 
     # The unknown market is asked for on purpose: the browser logs the 404 as a console error.
-    refused = ("/api/v1/exchange/paper/orderbook/DOGE-XYZ",)
+    refused = (
+        "/api/v1/exchange/paper/orderbook/DOGE-XYZ",
+        "/api/v1/exchange/paper/trades/DOGE-XYZ",
+    )
     with browser_page(sync_playwright, server, refused) as page:
         page.add_init_script(WS_RECORDER_JS)
         sign_in(page, server, "ada")
@@ -995,6 +998,16 @@ def test_the_depth_panel_shows_the_paper_book_and_its_tape_live(
             "#depth-ladder tr[data-side=ask][data-level='0'] td:nth-child(2)"
             f" >> text='{_plain(after['asks'][0]['amount'])}'"
         )
+
+        # --- a reload starts the tape from REST: the print is there, no frame brought it ------
+        with page.expect_response(lambda r: "/exchange/paper/trades/BTC-USDT?limit=60" in r.url):
+            page.reload()
+        page.wait_for_selector(f"{panel}[data-book-state=ready][data-tape-state=ready]")
+        cells = page.eval_on_selector_all(f"{row} td", "cells => cells.map((c) => c.textContent)")
+        assert cells[:2] == [_plain(fill["price"]), "0.001"]
+        assert page.get_attribute(row, "data-side") == "buy"
+        assert page.inner_text("#depth-last") == _plain(fill["price"])
+        assert not page.evaluate("() => window.__wsLog.some((e) => e.frame.type === 'trade')")
 
         # --- a dropped connection subscribes again, and prints keep coming ------------------
         subscribes_js = (

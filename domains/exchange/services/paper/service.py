@@ -23,12 +23,11 @@ from domains.exchange.api import (
     DuplicateOrder,
     ExchangeFailure,
     Fill,
-    Liquidity,
     MarketInfo,
     OrderAck,
     OrderBook,
     OrderRequest,
-    OrderSide,
+    PublicTrade,
     Ticker,
     UnknownSymbol,
 )
@@ -47,6 +46,8 @@ from domains.exchange.selectors import (
     paper_order_ack,
     paper_order_row,
     paper_orders_open,
+    paper_print,
+    paper_tape,
 )
 from domains.exchange.services.paper.engine import PaperEngine
 from domains.exchange.services.paper.state import EngineResult, PaperConfig, PaperOrderState
@@ -192,11 +193,16 @@ class PaperExchange:
         return book
 
     def ticker(self, *, venue: str, symbol: str) -> Ticker:
-        """Best bid/ask of the current book (``last`` is the mid: no trade tape here)."""
+        """Best bid/ask of the current book; ``last`` is the price of the venue's latest print
+        on ``symbol`` (its latest fill, whoever's), the mid while it has none."""
         book = self.order_book(venue=venue, symbol=symbol, depth=1)
         bid = book.bids[0] if book.bids else None
         ask = book.asks[0] if book.asks else None
-        mid = (bid.price + ask.price) / 2 if bid and ask else None
+        latest = paper_tape(venue=venue, symbol=symbol, limit=1)
+        if latest:
+            last: Decimal | None = latest[0].price
+        else:
+            last = (bid.price + ask.price) / 2 if bid and ask else None
         return Ticker(
             venue=venue,
             symbol=symbol,
@@ -205,8 +211,16 @@ class PaperExchange:
             ask=ask.price if ask else None,
             bid_amount=bid.amount if bid else None,
             ask_amount=ask.amount if ask else None,
-            last=mid,
+            last=last,
         )
+
+    def trades(self, *, venue: str, symbol: str, limit: int) -> list[PublicTrade]:
+        """The venue's latest ``limit`` prints of ``symbol``, oldest first: each fill of any
+        account is one anonymous print (see ``paper_print``)."""
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1", details={"field": "limit"})
+        market_row(venue, symbol, lock=False)  # unknown_symbol
+        return paper_tape(venue=venue, symbol=symbol, limit=limit)
 
     # --- account commands -----------------------------------------------------------------
 
@@ -450,21 +464,15 @@ def _order_updated(venue: str, order: PaperOrderState) -> OrderUpdated:
 
 
 def _tape_trade(venue: str, fill: Fill) -> TradeExecuted:
-    """A paper fill as the paper venue's public trade: its counterparty is the modelled book,
-    so every fill is one print, the aggressor being the taker (a resting maker order was hit by
-    the other side)."""
-    aggressor = fill.side if fill.liquidity is not Liquidity.MAKER else _opposite(fill.side)
+    """A paper fill as the paper venue's public trade (``paper_print``), on the bus."""
+    trade = paper_print(venue, fill)
     return TradeExecuted(
         venue=venue,
-        symbol=fill.symbol,
-        trade_id=fill.fill_id,
-        price=fill.price,
-        amount=fill.amount,
-        side=aggressor.value,
-        traded_at=fill.timestamp,
-        occurred_at=fill.timestamp,
+        symbol=trade.symbol,
+        trade_id=trade.trade_id,
+        price=trade.price,
+        amount=trade.amount,
+        side=trade.side.value if trade.side is not None else None,
+        traded_at=trade.timestamp,
+        occurred_at=trade.timestamp,
     )
-
-
-def _opposite(side: OrderSide) -> OrderSide:
-    return OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY

@@ -197,7 +197,8 @@ export function depthAt(bids, asks, mid, price) {
   return { side: "ask", level: found };
 }
 
-/** A tape print ({trade_id, price, amount, side, traded_at}) with the symbol in URL form. */
+/** A tape print ({trade_id, price, amount, side, traded_at} from the stream, or `timestamp`
+ * instead of traded_at from GET {venue}/trades/{symbol}) with the symbol in URL form. */
 export function normalizeTrade(raw) {
   return {
     id: String(raw.trade_id),
@@ -206,7 +207,7 @@ export function normalizeTrade(raw) {
     price: raw.price === null || raw.price === undefined ? "" : String(raw.price),
     amount: raw.amount === null || raw.amount === undefined ? "" : String(raw.amount),
     side: raw.side === "buy" || raw.side === "sell" ? raw.side : "",
-    time: timeOf(raw.traded_at),
+    time: timeOf(raw.traded_at ?? raw.timestamp),
   };
 }
 

@@ -4,8 +4,11 @@
 // symbols when the venue cannot be asked). The book: GET /api/v1/exchange/{venue}/orderbook/{symbol}?depth=50, then
 // WS /api/v1/exchange/{venue}/stream with {"action": "subscribe", "channels": ["orderbook",
 // "trades"]}: every "orderbook" frame is a whole snapshot (top 50 levels), every "trade" frame
-// one print of the tape. Another symbol is unsubscribed first; a reconnect subscribes again
-// and reads the book again (frames are not replayed). The paper venue's book is seeded from
+// one print of the tape. The tape starts from GET /api/v1/exchange/{venue}/trades/{symbol}?limit=60
+// (oldest first; prints are deduplicated by trade id and kept newest on top, so a frame that
+// arrived before the answer stays above it). Another symbol is unsubscribed first; a reconnect
+// subscribes again and reads the book and the tape again (frames are not replayed). LAST is
+// the newest print's price. The paper venue's book is seeded from
 // the latest stored candle by the first call; each paper fill is a print on its tape, and the
 // book its fills leave comes as an "orderbook" frame like any other.
 
@@ -13,7 +16,7 @@ import { apiFetch, isMissingEndpoint, query } from "../api.js";
 import { DepthChart } from "../charts/depth.js";
 import { decimalText, parseDecimal } from "../decimal.js";
 import { emptyState, flash, h, replaceChildren } from "../dom.js";
-import { bookSummary, cumulativeDepth, isNewerBook, normalizeBook, normalizeHealth, parseExchangeFrame, urlSymbol } from "../exchange.js";
+import { bookSummary, cumulativeDepth, isNewerBook, normalizeBook, normalizeHealth, normalizeTrade, parseExchangeFrame, urlSymbol } from "../exchange.js";
 import { formatTime } from "../format.js";
 import { toast, toastError } from "../toast.js";
 import { ReconnectingSocket } from "../ws.js";
@@ -188,7 +191,22 @@ export function mount(section, context) {
       if (subscribed && subscribed !== symbol) unsubscribe(previous);
       subscribe();
     }
+    loadTape(token);
     await loadBook(token);
+  }
+
+  // The latest prints over REST; the book's load reports a market that is not there.
+  async function loadTape(token) {
+    const path = `/api/v1/exchange/${encodeURIComponent(venue)}/trades/${encodeURIComponent(symbol)}${query({ limit: MAX_PRINTS })}`;
+    try {
+      const payload = await apiFetch(path);
+      if (token !== loadToken) return;
+      for (const raw of Array.isArray(payload) ? payload : []) addPrint(normalizeTrade(raw), { live: false });
+      section.dataset.tapeState = "ready";
+    } catch {
+      if (token !== loadToken) return;
+      section.dataset.tapeState = "error"; // the stream's prints still arrive
+    }
   }
 
   async function loadBook(token) {
@@ -227,8 +245,11 @@ export function mount(section, context) {
       onOpen: () => {
         subscribed = null; // a new connection has no subscriptions
         subscribe();
-        // Frames sent while disconnected are not replayed: read the book again.
-        if (streamOpened) loadBook(loadToken);
+        // Frames sent while disconnected are not replayed: read the book and the tape again.
+        if (streamOpened) {
+          loadBook(loadToken);
+          loadTape(loadToken);
+        }
         streamOpened = true;
       },
       onState: (state) => {
@@ -259,7 +280,7 @@ export function mount(section, context) {
       applyBook(parsed.book);
     } else if (parsed.kind === "trade") {
       if (parsed.trade.symbol !== symbol || (parsed.trade.venue && parsed.trade.venue !== venue)) return;
-      addPrint(parsed.trade);
+      addPrint(parsed.trade, { live: true });
     } else if (parsed.kind === "subscribed") {
       section.dataset.subscribed = parsed.symbols.join(",");
     } else if (parsed.kind === "unsubscribed") {
@@ -380,6 +401,7 @@ export function mount(section, context) {
   function clearTape() {
     prints.clear();
     tapeBody.replaceChildren();
+    delete section.dataset.tapeState;
     setStat("depth-last", "–", "");
     renderTape();
   }
@@ -394,25 +416,35 @@ export function mount(section, context) {
     if (tapeHost.firstChild !== tapeTable) replaceChildren(tapeHost, tapeTable);
   }
 
-  function addPrint(trade) {
+  const toneOf = (side) => (side === "buy" ? "up" : side === "sell" ? "down" : "");
+
+  // One print on the tape, newest on top: above every print no newer than it (REST prints come
+  // oldest first, so one at the same time as another goes above it); a print without a time
+  // counts as the newest. Live prints flash.
+  function addPrint(trade, { live }) {
     if (prints.has(trade.id)) return;
-    prints.add(trade.id);
-    const tone = trade.side === "buy" ? "up" : trade.side === "sell" ? "down" : "";
+    const tone = toneOf(trade.side);
+    const time = trade.time ?? Infinity;
     const row = h(
-      "tr", { dataset: { tradeId: trade.id, side: trade.side || "unknown" }, title: trade.side ? `${trade.side} aggressor` : "aggressor unknown" },
+      "tr", { dataset: { tradeId: trade.id, side: trade.side || "unknown", time: String(time) }, title: trade.side ? `${trade.side} aggressor` : "aggressor unknown" },
       h("td", { class: `num ${tone}` }, exact(trade.price)),
       h("td", { class: "num" }, exact(trade.amount)),
       h("td", { class: "num muted" }, trade.time === null ? "–" : formatTime(trade.time)),
     );
-    tapeBody.prepend(row);
+    const below = [...tapeBody.children].find((other) => Number(other.dataset.time) <= time) ?? null;
+    if (below === null && tapeBody.children.length >= MAX_PRINTS) return; // older than all kept
+    prints.add(trade.id);
+    tapeBody.insertBefore(row, below);
     while (tapeBody.children.length > MAX_PRINTS) {
       prints.delete(tapeBody.lastElementChild.dataset.tradeId);
       tapeBody.lastElementChild.remove();
     }
     renderTape();
-    flash(row);
-    setStat("depth-last", exact(trade.price), tone);
-    flash(summary.querySelector("#depth-last"));
+    if (live) flash(row);
+    if (tapeBody.firstElementChild === row) {
+      setStat("depth-last", exact(trade.price), tone);
+      if (live) flash(summary.querySelector("#depth-last"));
+    }
   }
 
   loadVenues();
