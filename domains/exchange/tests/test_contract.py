@@ -96,6 +96,18 @@ def test_fills_and_batch_cancel(exchange: ExchangeApi, funded: UUID):
         Decimal("0.2"),
         Decimal("0.020200"),
     )
+    # One order's fills by the venue's order id, and the order by that id too.
+    [by_order] = exchange.order_fills(
+        account_id=funded, symbol="BTC/USDT", venue_order_id=str(taker.venue_order_id)
+    )
+    assert by_order == trade
+    again = exchange.get_order(
+        account_id=funded,
+        symbol="BTC/USDT",
+        client_order_id=taker.client_order_id,
+        venue_order_id=taker.venue_order_id,
+    )
+    assert (again.client_order_id, again.status) == (taker.client_order_id, OrderStatus.FILLED)
     resting = exchange.place_order(account_id=funded, request=limit("0.1", "150", OrderSide.SELL))
     result = exchange.cancel_orders(
         account_id=funded, client_order_ids=[resting.client_order_id, "dstanope"]
