@@ -128,22 +128,25 @@ def csrf_headers(page: Any, server: LiveServer) -> dict[str, str]:
     return {"X-CSRFToken": token, "Referer": f"{server.url}/dashboard/"}
 
 
+def import_real_day(shared_data: Path, name: str, symbol: str) -> None:
+    """A real day of Binance 1m candles, stored through the data domain's command."""
+    call_command(
+        "import_candles",
+        str(shared_data / "candles" / "live_trading_indicators" / name),
+        venue="binance",
+        symbol=symbol,
+        timeframe="1m",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_admin_flips_the_kill_switch_and_sees_live_updates(
     sync_playwright: Any, dashboard_server: LiveServer, shared_data: Path
 ) -> None:
     server = dashboard_server
-    # A real day of Binance BTC/USDT 1m candles, stored through the data domain's command.
-    day = shared_data / "candles" / "live_trading_indicators" / "BTCUSDT-1m-2022-09-05.csv"
-    call_command(
-        "import_candles",
-        str(day),
-        venue="binance",
-        symbol="BTC/USDT",
-        timeframe="1m",
-        stdout=StringIO(),
-        stderr=StringIO(),
-    )
+    import_real_day(shared_data, "BTCUSDT-1m-2022-09-05.csv", "BTC/USDT")
     admin = User.objects.create_superuser(username="ada", email="", password=PASSWORD)
     now = timezone.now()
     running = Job.objects.create(
@@ -423,16 +426,7 @@ def test_backtests_orders_and_venues_panels_show_real_data(
     sync_playwright: Any, dashboard_server: LiveServer, shared_data: Path
 ) -> None:
     server = dashboard_server
-    day = shared_data / "candles" / "live_trading_indicators" / "BTCUSDT-1m-2022-09-05.csv"
-    call_command(
-        "import_candles",
-        str(day),
-        venue="binance",
-        symbol="BTC/USDT",
-        timeframe="1m",
-        stdout=StringIO(),
-        stderr=StringIO(),
-    )
+    import_real_day(shared_data, "BTCUSDT-1m-2022-09-05.csv", "BTC/USDT")
     User.objects.create_superuser(username="ada", email="", password=PASSWORD)
     # A finished run of ada's, computed by the data domain's command (no worker needed).
     call_command(
@@ -869,16 +863,7 @@ def test_the_depth_panel_shows_the_paper_book_and_its_tape_live(
     and the depth chart; a crossing paper order's print over the stream; a dropped socket
     subscribing again; another symbol unsubscribing the old one."""
     server = dashboard_server
-    day = shared_data / "candles" / "live_trading_indicators" / "BTCUSDT-1m-2022-09-05.csv"
-    call_command(
-        "import_candles",
-        str(day),
-        venue="binance",
-        symbol="BTC/USDT",
-        timeframe="1m",
-        stdout=StringIO(),
-        stderr=StringIO(),
-    )
+    import_real_day(shared_data, "BTCUSDT-1m-2022-09-05.csv", "BTC/USDT")
     User.objects.create_superuser(username="ada", email="", password=PASSWORD)
 
     # The unknown market is asked for on purpose: the browser logs the 404 as a console error.
@@ -1074,16 +1059,8 @@ def test_the_depth_panel_shows_the_paper_book_and_its_tape_live(
 
         # ETH/USDT candles get stored; the next paper call (not the panel's) seeds the book,
         # and the panel shows it from the stream frame alone.
-        eth_day = shared_data / "candles" / "live_trading_indicators" / "ETHUSDT-1m-2022-08-14.csv"
         _outside_the_event_loop(
-            call_command,
-            "import_candles",
-            str(eth_day),
-            venue="binance",
-            symbol="ETH/USDT",
-            timeframe="1m",
-            stdout=StringIO(),
-            stderr=StringIO(),
+            import_real_day, shared_data, "ETHUSDT-1m-2022-08-14.csv", "ETH/USDT"
         )
         seeded = page.request.get(f"{server.url}/api/v1/exchange/paper/ticker/ETH-USDT")
         assert seeded.status == 200, seeded.text()
